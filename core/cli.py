@@ -1,0 +1,62 @@
+"""``bearing-inspect``: the headless command line over ``core`` (one subcommand per job)."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from typing import Sequence
+
+from core import __version__
+from core.errors import BearingError
+
+# Subcommand modules under core.commands, in the order --help lists them.
+COMMAND_MODULES: list[str] = [
+]
+
+EPILOG = """\
+examples:
+  bearing-inspect make-demo demo_data            render the synthetic demo data set
+  bearing-inspect preprocess demo_data --out cache.h5 --overlays overlays/
+Run 'bearing-inspect COMMAND --help' for each command's options and an example.
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="bearing-inspect",
+        description="Bearing Inspector, headless: preprocess, train, evaluate, inspect, report.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for mod_name in COMMAND_MODULES:
+        mod = importlib.import_module(f"core.commands.{mod_name}")
+        p = sub.add_parser(
+            mod.NAME, help=mod.HELP, description=getattr(mod, "DESCRIPTION", mod.HELP),
+            epilog=getattr(mod, "EPILOG", None), formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        mod.add_arguments(p)
+        p.set_defaults(_run=mod.run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "_run", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args._run(args) or 0)
+    except BearingError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

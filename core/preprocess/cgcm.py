@@ -1,0 +1,168 @@
+"""CGCM, Circle-Guided Cropping & Masking (LC and SC end faces).
+
+Circle candidates come from the contours of the CGMP binary image (SC: of its inverted Canny edges).
+Each contour is fitted with an algebraic least-squares circle (Kasa fit: unbiased for a full
+circle and a single linear solve) and judged by area, roundness (RMS fit residual relative to the
+radius, and the contour's fill of the fitted disc) and the radius window ``r_mean * (1 +- dr)``.
+The chosen circle (cx, cy, cr) gives the ring mask between ``c_inner`` and ``c_outer`` and a square
+crop centred on (cx, cy). See :class:`core.preprocess.params.CGCMParams` for the selection rule.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from core.errors import ROINotFoundError
+from core.preprocess.params import CGCMParams
+
+
+@dataclass
+class CircleShape:
+    """A circle in original level-0 pixels; as a chosen ROI, ``r_inner`` is c_inner (else None)."""
+
+    cx: float
+    cy: float
+    r: float
+    r_inner: float | None = None
+    area: float = 0.0        # area inside the source contour, px^2
+    residual: float = 0.0    # RMS radial fit residual / r
+    fill: float = 0.0        # contour area / (pi r^2)
+
+    def to_geometry(self) -> dict:
+        return {"kind": "circle", "cx": float(self.cx), "cy": float(self.cy), "r": float(self.r),
+                "r_inner": None if self.r_inner is None else float(self.r_inner)}
+
+
+def fit_circle(points: np.ndarray) -> tuple[float, float, float, float]:
+    """Kasa least-squares circle through ``points`` (N, 2): (cx, cy, r, rms radial residual)."""
+    pts = points.reshape(-1, 2).astype(np.float64)
+    mean = pts.mean(axis=0)
+    p = pts - mean  # centring keeps the normal equations well conditioned
+    x, y = p[:, 0], p[:, 1]
+    a = np.stack([x, y, np.ones_like(x)], axis=1)
+    b = x * x + y * y
+    (d, e, f), *_ = np.linalg.lstsq(a, b, rcond=None)
+    cx, cy = d / 2.0, e / 2.0
+    r = math.sqrt(max(f + cx * cx + cy * cy, 0.0))
+    resid = np.sqrt((x - cx) ** 2 + (y - cy) ** 2) - r
+    return float(cx + mean[0]), float(cy + mean[1]), r, float(np.sqrt(np.mean(resid * resid)))
+
+
+def circle_edges(binary: np.ndarray, params: CGCMParams,
+                 stages: dict[str, np.ndarray] | None = None) -> np.ndarray:
+    """SC variant: invert the CGMP image, then Canny edges of the inverted image."""
+    inverted = cv2.bitwise_not(binary)
+    edges = cv2.Canny(inverted, params.canny_low, params.canny_high)
+    if stages is not None:
+        stages["inverted"] = inverted
+        stages["edges"] = edges
+    return edges
+
+
+def circle_candidates(binary: np.ndarray, params: CGCMParams
+                      ) -> tuple[list[CircleShape], list[CircleShape], dict]:
+    """All circle candidates above the minimum area, those that pass every filter, and counts.
+
+    ``passed`` is sorted by radius, descending. The counts dict says how many contours each filter
+    kept, for error messages and the GUI.
+    """
+    h, w = binary.shape
+    side = min(h, w)
+    contours, _ = cv2.findContours(binary, cv2.RETR_LIST, cv2.CHAIN_APPROX_NONE)
+    min_area = params.min_area * h * w
+    r_lo, r_hi = params.min_radius * side, params.max_radius * side
+    if params.r_mean is not None:
+        r_lo = max(r_lo, params.r_mean * (1.0 - params.dr))
+        r_hi = min(r_hi, params.r_mean * (1.0 + params.dr))
+    counts = {"contours": len(contours), "area": 0, "round": 0, "radius": 0}
+    candidates: list[CircleShape] = []
+    passed: list[CircleShape] = []
+    for c in contours:
+        if len(c) < 8:
+            continue
+        area = cv2.contourArea(c)
+        if area < min_area:
+            continue
+        counts["area"] += 1
+        cx, cy, r, rms = fit_circle(c)
+        if r <= 0:
+            continue
+        cand = CircleShape(cx, cy, r, area=area, residual=rms / r, fill=area / (math.pi * r * r))
+        candidates.append(cand)
+        if cand.residual > params.max_fit_residual or cand.fill < params.min_fill:
+            continue
+        counts["round"] += 1
+        if not r_lo <= r <= r_hi:
+            continue
+        counts["radius"] += 1
+        passed.append(cand)
+    passed.sort(key=lambda s: s.r, reverse=True)
+    return candidates, passed, counts
+
+
+def select_circle(passed: list[CircleShape], shape: tuple[int, int], params: CGCMParams
+                  ) -> CircleShape | None:
+    """Of the ``top_k`` largest passed candidates, the one nearest the image centre."""
+    if not passed:
+        return None
+    k = params.top_k if params.r_mean is not None else 1
+    h, w = shape
+    mx, my = (w - 1) / 2.0, (h - 1) / 2.0
+    return min(passed[:k], key=lambda s: (s.cx - mx) ** 2 + (s.cy - my) ** 2)
+
+
+def ring_boundaries(cr: float, params: CGCMParams) -> tuple[float, float]:
+    """(c_inner, c_outer) from the chosen radius by the configured rule."""
+    if params.boundary_rule == "ratio":
+        c_inner, c_outer = params.c_inner_ratio * cr, params.c_outer_ratio * cr
+    else:
+        c_inner, c_outer = cr + params.c_inner_offset, cr + params.c_outer_offset
+    return max(c_inner, 0.0), max(c_outer, 0.0)
+
+
+def find_circle_roi(binary: np.ndarray, params: CGCMParams, path=None
+                    ) -> tuple[CircleShape, list[CircleShape], list[CircleShape], dict]:
+    """Run candidate search and selection; the chosen circle carries c_inner as ``r_inner``.
+
+    Raises :class:`ROINotFoundError` saying which filter removed the last candidate.
+    """
+    candidates, passed, counts = circle_candidates(binary, params)
+    chosen = select_circle(passed, binary.shape, params)
+    if chosen is None:
+        window = (f"r_mean {params.r_mean:.1f} px +- {params.dr:.0%}" if params.r_mean is not None
+                  else f"{params.min_radius:.2f}-{params.max_radius:.2f} x min(W,H)")
+        raise ROINotFoundError(
+            path, f"no ring-face circle found: {counts['contours']} contours, {counts['area']} "
+                  f"above the minimum area, {counts['round']} round enough, {counts['radius']} "
+                  f"with a radius in the window ({window})")
+    c_inner, c_outer = ring_boundaries(chosen.r, params)
+    chosen = CircleShape(chosen.cx, chosen.cy, chosen.r, c_inner, chosen.area, chosen.residual,
+                         chosen.fill)
+    return chosen, candidates, passed, {"c_inner": c_inner, "c_outer": c_outer, "counts": counts}
+
+
+def circle_crop_box(circle: CircleShape, c_inner: float, c_outer: float, params: CGCMParams
+                    ) -> tuple[int, int, int, int]:
+    """Square (x0, y0, x1, y1), x1/y1 exclusive, centred on the circle; half side from the rule."""
+    half = math.ceil(c_outer if params.crop_boundary == "outer" else c_inner)
+    half = max(half, 1)
+    x, y = int(round(circle.cx)), int(round(circle.cy))
+    return x - half, y - half, x + half + 1, y + half + 1
+
+
+def ring_mask(box: tuple[int, int, int, int], cx: float, cy: float, c_inner: float,
+              c_outer: float) -> np.ndarray:
+    """Bool mask in crop coordinates: True between c_inner and c_outer around (cx, cy)."""
+    x0, y0, x1, y1 = box
+    mask = np.zeros((y1 - y0, x1 - x0), np.uint8)
+    shift = 4  # sub-pixel centre and radius (1/16 px), so the mask follows the fitted circle
+    s = 1 << shift
+    centre = (int(round((cx - x0) * s)), int(round((cy - y0) * s)))
+    cv2.circle(mask, centre, int(round(c_outer * s)), 1, -1, cv2.LINE_8, shift)
+    if c_inner > 0:
+        cv2.circle(mask, centre, int(round(c_inner * s)), 0, -1, cv2.LINE_8, shift)
+    return mask.view(bool)

@@ -1,0 +1,227 @@
+"""The preprocessing pipeline of one sample: level 0 -> ROI -> crop + mask -> composed model input.
+
+LC / SC:  CGMP -> (SC: invert + Canny) -> CGCM circle -> ring mask + square crop -> compose.
+OD:       fixed pre-crop -> CGMP -> EGGCC ellipse -> crop around the global centre -> compose.
+
+Stage images (``keep_stages=True``) are in the full level-0 frame for LC/SC and in the pre-crop
+frame for OD, whose box is ``extras["precrop"]`` (x0, y0, x1, y1 in level-0 pixels). Shapes,
+candidates, crop boxes and boundary points are always in level-0 pixels.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from typing import Callable, Iterable, Sequence
+
+import numpy as np
+
+from core.config import param
+from core.errors import ROINotFoundError
+from core.preprocess.cgcm import (CircleShape, circle_crop_box, circle_edges, find_circle_roi,
+                                  ring_mask)
+from core.preprocess.cgmp import cgmp
+from core.preprocess.compose import compose_levels, crop_padded
+from core.preprocess.eggcc import (EllipseShape, ellipse_mask, find_ellipse_roi, global_crop_box,
+                                   precrop_box)
+from core.preprocess.params import CGCMParams, CGMPParams, ComposeParams, EGGCCParams
+
+CLASSES = ("LC", "SC", "OD")
+
+
+@dataclass
+class ClassConfig:
+    """Everything that preprocesses one class: CGMP, then either CGCM (circle) or EGGCC (ellipse)."""
+
+    cgmp: CGMPParams = param(default_factory=CGMPParams, help="CGMP binarisation",
+                             group="CGMP")
+    cgcm: CGCMParams | None = param(default_factory=CGCMParams,
+                                    help="circle ROI (LC, SC); empty for OD", group="Circle")
+    eggcc: EGGCCParams | None = param(None, help="ellipse ROI (OD); empty for LC, SC",
+                                      group="Ellipse")
+    compose: ComposeParams = param(default_factory=ComposeParams,
+                                   help="brightness composition", group="Compose")
+
+    @property
+    def is_fitted(self) -> bool:
+        """Whether the data-set statistics (r_mean or the global centre) are filled in."""
+        if self.cgcm is not None:
+            return self.cgcm.r_mean is not None
+        return self.eggcc is not None and self.eggcc.global_centre is not None
+
+
+def default_class_config(cls: str) -> ClassConfig:
+    """The defaults that work on the demo data for class ``cls`` (LC, SC or OD)."""
+    if cls == "LC":
+        return ClassConfig()
+    if cls == "SC":
+        return ClassConfig(cgcm=CGCMParams(edges=True, c_inner_ratio=0.60))
+    if cls == "OD":
+        return ClassConfig(cgcm=None, eggcc=EGGCCParams(), compose=ComposeParams(layout="levels"))
+    raise ValueError(f"unknown class {cls!r}; expected one of {', '.join(CLASSES)}")
+
+
+@dataclass
+class PreprocessConfig:
+    """Per-class preprocessing configuration (the project file's ``preprocess`` section)."""
+
+    LC: ClassConfig = param(default_factory=lambda: default_class_config("LC"),
+                            help="large cross-section (top face)", group="LC")
+    SC: ClassConfig = param(default_factory=lambda: default_class_config("SC"),
+                            help="small cross-section (bottom face)", group="SC")
+    OD: ClassConfig = param(default_factory=lambda: default_class_config("OD"),
+                            help="outer diameter (side surface)", group="OD")
+
+    def for_class(self, cls: str) -> ClassConfig:
+        if cls not in CLASSES:
+            raise ValueError(f"unknown class {cls!r}; expected one of {', '.join(CLASSES)}")
+        return getattr(self, cls)
+
+
+@dataclass
+class PreprocessResult:
+    """What preprocessing found for one sample (see the module docstring for coordinate frames)."""
+
+    cls: str
+    shape: CircleShape | EllipseShape
+    crop: tuple[int, int, int, int]
+    roi_mask: np.ndarray
+    composed: np.ndarray
+    stages: dict[str, np.ndarray] = field(default_factory=dict)
+    candidates: list = field(default_factory=list)
+    passed: list = field(default_factory=list)
+    extras: dict = field(default_factory=dict)
+
+    def crop_mask(self, mask_full: np.ndarray) -> np.ndarray:
+        """A bool mask in level-0 coordinates cut to this crop (zero-padded), in crop coordinates."""
+        return crop_padded(np.asarray(mask_full, dtype=bool), self.crop)
+
+    def to_geometry(self) -> dict:
+        return {**self.shape.to_geometry(), "crop": [int(v) for v in self.crop]}
+
+
+def _check_levels(levels: Sequence[np.ndarray], cls: str, config: ClassConfig, path) -> None:
+    needed = 3 if config.compose.layout == "levels" else 2
+    if len(levels) < needed:
+        raise ValueError(f"{cls} needs {needed} brightness levels, got {len(levels)}")
+    shape = levels[0].shape
+    for i, lv in enumerate(levels[:needed]):
+        if lv.dtype != np.uint8 or lv.ndim != 2:
+            raise ValueError(f"level {i} must be a uint8 (H, W) array, got {lv.dtype} {lv.shape}")
+        if lv.shape != shape:
+            raise ROINotFoundError(path, f"level {i} is {lv.shape[1]}x{lv.shape[0]} but level 0 "
+                                         f"is {shape[1]}x{shape[0]}")
+    if float(levels[0].std()) < config.cgmp.min_contrast:
+        raise ROINotFoundError(path, f"level 0 is blank (grey-value spread "
+                                     f"{float(levels[0].std()):.1f} < {config.cgmp.min_contrast})")
+
+
+def _circle_roi(level0: np.ndarray, config: ClassConfig, stages, path):
+    p = config.cgcm
+    binary = cgmp(level0, config.cgmp, stages)
+    if p.edges:
+        binary = circle_edges(binary, p, stages)
+    chosen, candidates, passed, info = find_circle_roi(binary, p, path)
+    box = circle_crop_box(chosen, info["c_inner"], info["c_outer"], p)
+    mask = ring_mask(box, chosen.cx, chosen.cy, info["c_inner"], info["c_outer"])
+    return chosen, box, mask, candidates, passed, info
+
+
+def _ellipse_roi(level0: np.ndarray, config: ClassConfig, stages, path):
+    p = config.eggcc
+    pre = precrop_box(level0.shape, p)
+    x0, y0, x1, y1 = pre
+    binary = cgmp(level0[y0:y1, x0:x1], config.cgmp, stages)
+    chosen, candidates, passed, counts = find_ellipse_roi(binary, p, (x0, y0), path)
+    centre = p.global_centre if p.global_centre is not None else (chosen.cx, chosen.cy)
+    box = global_crop_box(centre, level0.shape, p)
+    h, w = level0.shape
+    if p.mask == "ellipse":
+        mask = ellipse_mask(box, chosen, p.mask_scale)
+    else:  # crop only: everything that is image (not zero padding) is kept
+        mask = np.zeros((box[3] - box[1], box[2] - box[0]), bool)
+        mask[max(0, -box[1]):h - box[1], max(0, -box[0]):w - box[0]] = True
+    info = {"precrop": pre, "global_centre": tuple(float(v) for v in centre),
+            "global_centre_fitted": p.global_centre is not None, "counts": counts,
+            "boundary_points": chosen.boundary(p.boundary_points)}
+    return chosen, box, mask, candidates, passed, info
+
+
+def preprocess_sample(levels: Sequence[np.ndarray], cls: str, config: ClassConfig, *,
+                      keep_stages: bool = False, path=None) -> PreprocessResult:
+    """Find the ROI on level 0 and build the composed, cropped, masked model input.
+
+    ``levels``: the 3 uint8 (H, W) brightness levels of one sample. ``path`` only names the sample
+    in errors. Raises :class:`core.errors.ROINotFoundError` with the reason when no ROI is found.
+    """
+    _check_levels(levels, cls, config, path)
+    stages: dict[str, np.ndarray] | None = {} if keep_stages else None
+    if config.cgcm is not None:
+        shape, box, mask, candidates, passed, extras = _circle_roi(levels[0], config, stages, path)
+    elif config.eggcc is not None:
+        shape, box, mask, candidates, passed, extras = _ellipse_roi(levels[0], config, stages, path)
+    else:
+        raise ValueError(f"{cls}: the class config has neither circle (cgcm) nor ellipse (eggcc) "
+                         "settings")
+    composed = compose_levels(levels, box, mask, config.compose)
+    return PreprocessResult(cls, shape, box, mask, composed, stages or {}, candidates, passed,
+                            extras)
+
+
+def fit_class_statistics(level0_images: Iterable[np.ndarray], cls: str, config: ClassConfig,
+                         progress: Callable[[int, int | None], None] | None = None) -> ClassConfig:
+    """A copy of ``config`` with the data-set statistics filled in from level-0 training images.
+
+    LC/SC: ``r_mean`` = mean radius of the chosen circle (found without the r_mean window, i.e. the
+    largest round candidate), over the images, after dropping radii more than 2 * dr away from the
+    median (a few wrong detections must not shift the mean). OD: ``global_centre`` = mean
+    ellipse centre. Images where no ROI is found are skipped; if none succeeds, raises
+    :class:`ROINotFoundError`. ``progress(done, total)`` is called after each image (total may be
+    None for a plain iterable).
+    """
+    total = len(level0_images) if hasattr(level0_images, "__len__") else None
+    values: list[tuple[float, ...]] = []
+    failures: list[str] = []
+    if config.cgcm is not None:
+        unfitted = dataclasses.replace(config, cgcm=dataclasses.replace(config.cgcm, r_mean=None))
+    elif config.eggcc is not None:
+        unfitted = dataclasses.replace(
+            config, eggcc=dataclasses.replace(config.eggcc, global_centre=None))
+    else:
+        raise ValueError(f"{cls}: the class config has neither cgcm nor eggcc settings")
+    for i, img in enumerate(level0_images):
+        try:
+            if unfitted.cgcm is not None:
+                if float(img.std()) < unfitted.cgmp.min_contrast:
+                    raise ROINotFoundError(None, "blank image")
+                binary = cgmp(img, unfitted.cgmp)
+                if unfitted.cgcm.edges:
+                    binary = circle_edges(binary, unfitted.cgcm)
+                chosen = find_circle_roi(binary, unfitted.cgcm)[0]
+                values.append((chosen.r,))
+            else:
+                x0, y0, x1, y1 = precrop_box(img.shape, unfitted.eggcc)
+                binary = cgmp(img[y0:y1, x0:x1], unfitted.cgmp)
+                chosen = find_ellipse_roi(binary, unfitted.eggcc, (x0, y0))[0]
+                values.append((chosen.cx, chosen.cy))
+        except ROINotFoundError as exc:
+            failures.append(f"image {i}: {exc.reason}")
+        if progress is not None:
+            progress(i + 1, total)
+    if not values:
+        detail = f" ({failures[0]})" if failures else ""
+        raise ROINotFoundError(None, f"{cls}: no ROI found in any of the {len(failures)} "
+                                     f"training images, cannot fit the statistics{detail}")
+    arr = np.asarray(values, dtype=np.float64)
+    if config.cgcm is not None:
+        radii = arr[:, 0]
+        med = float(np.median(radii))
+        keep = np.abs(radii - med) <= 2.0 * config.cgcm.dr * med
+        r_mean = float(radii[keep].mean())
+        return dataclasses.replace(config, cgcm=dataclasses.replace(config.cgcm, r_mean=r_mean))
+    gx, gy = arr.mean(axis=0)
+    if not (math.isfinite(gx) and math.isfinite(gy)):  # pragma: no cover - defensive
+        raise ROINotFoundError(None, f"{cls}: the fitted centre is not finite")
+    return dataclasses.replace(
+        config, eggcc=dataclasses.replace(config.eggcc, global_centre=(float(gx), float(gy))))

@@ -54,9 +54,17 @@ def fit_circle(points: np.ndarray) -> tuple[float, float, float, float]:
 
 def circle_edges(binary: np.ndarray, params: CGCMParams,
                  stages: dict[str, np.ndarray] | None = None) -> np.ndarray:
-    """SC variant: invert the CGMP image, then Canny edges of the inverted image."""
+    """SC variant: invert the CGMP image, then Canny edges of the inverted image.
+
+    The edges are closed with a small disc: where another edge meets the circle, Canny's thinning
+    can open a one- or two-pixel gap, and an open loop has no inside to be a candidate.
+    """
     inverted = cv2.bitwise_not(binary)
     edges = cv2.Canny(inverted, params.canny_low, params.canny_high)
+    if params.edge_close_kernel > 1:
+        k = params.edge_close_kernel
+        edges = cv2.morphologyEx(edges, cv2.MORPH_CLOSE,
+                                 cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
     if stages is not None:
         stages["inverted"] = inverted
         stages["edges"] = edges

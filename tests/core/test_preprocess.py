@@ -258,7 +258,7 @@ def test_fit_recovers_r_mean_and_global_centre():
     rings = [draw_ring(rng) for _ in range(6)]
     calls = []
     fitted = fit_class_statistics([r[0] for r in rings], "LC", default_class_config("LC"),
-                                  progress=lambda d, t: calls.append((d, t)))
+                                  progress=lambda d, t, msg="": calls.append((d, t)))
     true_mean = np.mean([r[1]["r"] for r in rings])
     assert fitted.cgcm.r_mean == pytest.approx(true_mean, rel=0.005)
     assert calls[-1] == (6, 6)

@@ -166,7 +166,7 @@ class Curves:
 
 
 def summarize(ranking: Ranking, fpr_limit: float = 0.3, max_points: int | None = None,
-              with_curves: bool = True, chunk_size: int = 1 << 20) -> Curves:
+              with_curves: bool = True, chunk_size: int = 1 << 18) -> Curves:
     """Walk ``ranking`` once and return its :class:`Curves` (arrays empty when not ``with_curves``).
 
     ``max_points``: None keeps every operating point; a number thins the arrays for plotting to

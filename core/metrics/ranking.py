@@ -25,7 +25,7 @@ from core.metrics.validation import MetricInputError, check_finite
 _SIGN = np.uint32(0x80000000)
 # Index of the high and low uint32 word inside a uint64 (native byte order).
 _HI, _LO = (1, 0) if sys.byteorder == "little" else (0, 1)
-_CHUNK = 1 << 20
+_CHUNK = 1 << 18
 
 
 def float32_order_bits(values: np.ndarray) -> np.ndarray:

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from core.metrics.ranking import OperatingPoints, Ranking
+from core.metrics.validation import check_fpr_limit, check_max_points
 
 
 class _AUROC:
@@ -173,10 +174,8 @@ def summarize(ranking: Ranking, fpr_limit: float = 0.3, max_points: int | None =
     about that many points (summary numbers stay exact). ``chunk_size``: samples per block of the
     walk (memory per block is about 40 bytes a sample; the result does not depend on it).
     """
-    if not 0.0 < fpr_limit <= 1.0:
-        raise ValueError(f"fpr_limit must be in (0, 1], got {fpr_limit}")
-    if max_points is not None and max_points < 2:
-        raise ValueError(f"max_points must be at least 2 (or None), got {max_points}")
+    check_fpr_limit(fpr_limit)
+    check_max_points(max_points)
     n_pos, n_neg, n_regions = ranking.n_pos, ranking.n_neg, ranking.n_regions
     nan = float("nan")
     roc = _AUROC() if n_pos and n_neg else None

@@ -13,8 +13,8 @@ import numpy as np
 from core.metrics.curves import Curves, summarize
 from core.metrics.ranking import Ranking, rank_pixels, rank_scores
 from core.metrics.validation import (as_binary_labels, as_masks, as_scores, check_finite,
-                                     check_same_length, check_same_shape, check_undefined_choice,
-                                     report_undefined)
+                                     check_fpr_limit, check_max_points, check_same_length,
+                                     check_same_shape, check_undefined_choice, report_undefined)
 
 IMAGE_KEYS = ("I-AUROC", "I-AP", "I-F1")
 PIXEL_KEYS = ("P-AUROC", "P-AP", "P-F1", "P-AUPRO")
@@ -56,6 +56,8 @@ def pixel_curves(anomaly_maps, gt_masks, fpr_limit: float = DEFAULT_FPR_LIMIT,
     Pixel curves have up to one point per pixel, so by default they are thinned to about
     ``max_points`` points (None keeps all); the summary numbers in the result are always exact.
     """
+    check_fpr_limit(fpr_limit)
+    check_max_points(max_points)
     return summarize(_rank_pixels(anomaly_maps, gt_masks), fpr_limit=fpr_limit,
                      max_points=max_points)
 
@@ -95,7 +97,7 @@ def f1_optimal_threshold(scores, labels) -> tuple[float, float]:
     return c.f1_threshold, c.f1_max
 
 
-def _numbers(c: Curves, prefix: str, what: str, undefined: str) -> dict[str, float]:
+def _numbers(c: Curves, prefix: str, undefined: str) -> dict[str, float]:
     pos, neg = ("defective image", "good image") if prefix == "I" else ("defect pixel",
                                                                        "defect-free pixel")
     no_pos = f"there is no {pos} (label 1 / non-zero mask)"
@@ -121,7 +123,7 @@ def image_metrics(image_scores, image_labels, undefined: str = "raise") -> dict[
     """{"I-AUROC", "I-AP", "I-F1"} of image scores (N,) against 0/1 labels (N,)."""
     check_undefined_choice(undefined)
     c = summarize(_rank_images(image_scores, image_labels), with_curves=False)
-    return _numbers(c, "I", "image", undefined)
+    return _numbers(c, "I", undefined)
 
 
 def pixel_metrics(anomaly_maps, gt_masks, fpr_limit: float = DEFAULT_FPR_LIMIT,
@@ -131,8 +133,9 @@ def pixel_metrics(anomaly_maps, gt_masks, fpr_limit: float = DEFAULT_FPR_LIMIT,
     All four come from one sort of the pixel scores.
     """
     check_undefined_choice(undefined)
+    check_fpr_limit(fpr_limit)
     c = summarize(_rank_pixels(anomaly_maps, gt_masks), fpr_limit=fpr_limit, with_curves=False)
-    return _numbers(c, "P", "pixel", undefined)
+    return _numbers(c, "P", undefined)
 
 
 def evaluate(image_scores, image_labels, anomaly_maps, gt_masks, *,
@@ -146,6 +149,7 @@ def evaluate(image_scores, image_labels, anomaly_maps, gt_masks, *,
     and an ``UndefinedMetricWarning`` says which and why.
     """
     check_undefined_choice(undefined)
+    check_fpr_limit(fpr_limit)
     scores = as_scores(image_scores, "image_scores", ndim=1)
     maps = as_scores(anomaly_maps, "anomaly_maps", ndim=3)
     check_same_length(scores, "image_scores", maps, "anomaly_maps")

@@ -33,6 +33,16 @@ def check_undefined_choice(undefined: str) -> None:
         raise MetricInputError(f"undefined: {undefined!r} is not one of 'raise', 'nan'")
 
 
+def check_fpr_limit(fpr_limit: float) -> None:
+    if not 0.0 < fpr_limit <= 1.0:
+        raise MetricInputError(f"fpr_limit: must be in (0, 1], got {fpr_limit}")
+
+
+def check_max_points(max_points: int | None) -> None:
+    if max_points is not None and max_points < 2:
+        raise MetricInputError(f"max_points: must be at least 2 (or None for every point), got {max_points}")
+
+
 def report_undefined(name: str, reason: str, undefined: str) -> float:
     """Raise, or warn and return NaN, for metric ``name`` that is undefined because of ``reason``."""
     message = f"{name} is undefined: {reason}"

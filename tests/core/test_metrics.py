@@ -309,3 +309,7 @@ def test_bad_shapes_and_labels_are_named():
         image_metrics([], [])
     with pytest.raises(MetricInputError, match="undefined"):
         evaluate(scores, labels, maps, masks, undefined="ignore")
+    with pytest.raises(MetricInputError, match="fpr_limit"):
+        evaluate(scores, labels, maps, masks, fpr_limit=0.0)
+    with pytest.raises(MetricInputError, match="max_points"):
+        pixel_curves(maps, masks, max_points=1)

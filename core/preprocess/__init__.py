@@ -7,12 +7,12 @@ The entry points live in :mod:`core.preprocess.pipeline`; the stages are one mod
 from core.preprocess.cgcm import CircleShape
 from core.preprocess.eggcc import EllipseShape
 from core.preprocess.params import CGCMParams, CGMPParams, ComposeParams, EGGCCParams
-from core.preprocess.pipeline import (ClassConfig, PreprocessConfig, PreprocessResult,
-                                      default_class_config, fit_class_statistics,
+from core.preprocess.pipeline import (ClassConfig, ODConfig, PreprocessConfig, PreprocessResult,
+                                      SCConfig, default_class_config, fit_class_statistics,
                                       preprocess_sample)
 
 __all__ = [
     "CGCMParams", "CGMPParams", "CircleShape", "ClassConfig", "ComposeParams", "EGGCCParams",
-    "EllipseShape", "PreprocessConfig", "PreprocessResult", "default_class_config",
+    "EllipseShape", "ODConfig", "PreprocessConfig", "SCConfig", "PreprocessResult", "default_class_config",
     "fit_class_statistics", "preprocess_sample",
 ]

@@ -146,3 +146,25 @@ class ComposeParams:
                         choices=("mix", "levels"), group="Compose")
     mix_weight: float = param(0.5, "intermediate level = (1 - w) * level 0 + w * level 1",
                               min=0.0, max=1.0, step=0.05, group="Compose")
+
+
+# Per-class defaults live in the types, so a partial config file (say, only SC's dr) is filled in
+# with that class's own defaults when loaded, not with another class's.
+
+@dataclass
+class SCCircleParams(CGCMParams):
+    """CGCM for SC: the Canny variant on, and c_inner set for its wider bore (~0.62 r)."""
+
+    edges: bool = param(True, "SC variant: invert the CGMP image and run Canny on it before "
+                        "looking for circles (brings out the circular boundary)", group="Circle")
+    c_inner_ratio: float = param(0.635, "inner mask boundary c_inner as a fraction of cr (masks "
+                                 "the bore)", min=0.0, max=2.0, step=0.01, group="Mask")
+
+
+@dataclass
+class ODComposeParams(ComposeParams):
+    """Composition for OD: all three levels."""
+
+    layout: str = param("levels", "channels: 'mix' = [level 0, mix of 0 and 1, level 1] (LC, SC); "
+                        "'levels' = [level 0, level 1, level 2] (OD)",
+                        choices=("mix", "levels"), group="Compose")

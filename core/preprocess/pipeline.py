@@ -26,7 +26,8 @@ from core.preprocess.cgmp import cgmp
 from core.preprocess.compose import compose_levels, crop_padded
 from core.preprocess.eggcc import (EllipseShape, ellipse_mask, find_ellipse_roi, global_crop_box,
                                    precrop_box)
-from core.preprocess.params import CGCMParams, CGMPParams, ComposeParams, EGGCCParams
+from core.preprocess.params import (CGCMParams, CGMPParams, ComposeParams, EGGCCParams,
+                                    ODComposeParams, SCCircleParams)
 from core.progress import ProgressFn
 
 CLASSES = ("LC", "SC", "OD")
@@ -53,27 +54,44 @@ class ClassConfig:
         return self.eggcc is not None and self.eggcc.global_centre is not None
 
 
+@dataclass
+class SCConfig(ClassConfig):
+    """ClassConfig with SC's defaults (Canny variant, wider bore)."""
+
+    cgcm: SCCircleParams | None = param(default_factory=SCCircleParams,
+                                        help="circle ROI (LC, SC); empty for OD", group="Circle")
+
+
+@dataclass
+class ODConfig(ClassConfig):
+    """ClassConfig with OD's defaults (ellipse ROI, all three levels)."""
+
+    cgcm: CGCMParams | None = param(None, help="circle ROI (LC, SC); empty for OD",
+                                    group="Circle")
+    eggcc: EGGCCParams | None = param(default_factory=EGGCCParams,
+                                      help="ellipse ROI (OD); empty for LC, SC", group="Ellipse")
+    compose: ODComposeParams = param(default_factory=ODComposeParams,
+                                     help="brightness composition", group="Compose")
+
+
 def default_class_config(cls: str) -> ClassConfig:
     """The defaults that work on the demo data for class ``cls`` (LC, SC or OD)."""
-    if cls == "LC":
-        return ClassConfig()
-    if cls == "SC":
-        return ClassConfig(cgcm=CGCMParams(edges=True, c_inner_ratio=0.635))
-    if cls == "OD":
-        return ClassConfig(cgcm=None, eggcc=EGGCCParams(), compose=ComposeParams(layout="levels"))
-    raise ValueError(f"unknown class {cls!r}; expected one of {', '.join(CLASSES)}")
+    types = {"LC": ClassConfig, "SC": SCConfig, "OD": ODConfig}
+    if cls not in types:
+        raise ValueError(f"unknown class {cls!r}; expected one of {', '.join(CLASSES)}")
+    return types[cls]()
 
 
 @dataclass
 class PreprocessConfig:
     """Per-class preprocessing configuration (the project file's ``preprocess`` section)."""
 
-    LC: ClassConfig = param(default_factory=lambda: default_class_config("LC"),
-                            help="large cross-section (top face)", group="LC")
-    SC: ClassConfig = param(default_factory=lambda: default_class_config("SC"),
-                            help="small cross-section (bottom face)", group="SC")
-    OD: ClassConfig = param(default_factory=lambda: default_class_config("OD"),
-                            help="outer diameter (side surface)", group="OD")
+    LC: ClassConfig = param(default_factory=ClassConfig, help="large cross-section (top face)",
+                            group="LC")
+    SC: SCConfig = param(default_factory=SCConfig, help="small cross-section (bottom face)",
+                         group="SC")
+    OD: ODConfig = param(default_factory=ODConfig, help="outer diameter (side surface)",
+                         group="OD")
 
     def for_class(self, cls: str) -> ClassConfig:
         if cls not in CLASSES:

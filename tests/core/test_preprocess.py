@@ -293,6 +293,16 @@ def test_config_round_trip(tmp_path):
         cfg.for_class("XX")
 
 
+def test_partial_config_file_keeps_each_class_defaults(tmp_path):
+    path = tmp_path / "partial.json"
+    path.write_text('{"SC": {"cgcm": {"dr": 0.05}}, "OD": {"eggcc": {"crop_up": 0.4}}}')
+    cfg = load_json(PreprocessConfig, path)
+    assert cfg.SC.cgcm.dr == 0.05 and cfg.SC.cgcm.edges and cfg.SC.cgcm.c_inner_ratio == 0.635
+    assert cfg.OD.cgcm is None and cfg.OD.eggcc.crop_up == 0.4
+    assert cfg.OD.compose.layout == "levels" and cfg.LC == default_class_config("LC")
+    assert not cfg.LC.cgcm.edges
+
+
 def test_every_field_is_documented():
     from core.config import field_info
     from core.preprocess.params import ComposeParams, EGGCCParams

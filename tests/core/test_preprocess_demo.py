@@ -73,13 +73,14 @@ def test_demo_roi_accuracy_and_dents_inside(cls):
 
 @pytest.mark.parametrize("cls", ["LC", "SC"])
 def test_demo_mask_keeps_face_and_drops_bore(cls):
-    """The ring mask covers the true face annulus (apart from a thin rim) and masks the bore."""
+    """The ring mask covers the true face annulus (apart from a thin rim: the bore ratio varies
+    by +-2 % and rasterised mask edges by about a pixel) and masks the bore."""
     levels, _, geo = render(4, cls, "test", "good", 0)
     res = preprocess_sample(levels, cls, default_class_config(cls))
     x0, y0 = res.crop[:2]
     yy, xx = np.mgrid[y0:res.crop[3], x0:res.crop[2]]
     rho = np.hypot(xx - geo["cx"], yy - geo["cy"])
-    face = (rho >= geo["r_inner"] + 0.02 * geo["r"]) & (rho <= 0.98 * geo["r"])
+    face = (rho >= geo["r_inner"] + 0.03 * geo["r"]) & (rho <= 0.97 * geo["r"])
     bore = rho <= geo["r_inner"] - 0.02 * geo["r"]
     outside = rho >= 1.03 * geo["r"]
     assert res.roi_mask[face].all()

@@ -68,11 +68,14 @@ class EncoderConfig:
 class ViTEncoder(nn.Module):
     """A timm ViT that returns raw block outputs (no final norm) of the blocks asked for."""
 
-    def __init__(self, vit: nn.Module, backbone: str, weights_source: str) -> None:
+    def __init__(self, vit: nn.Module, backbone: str, weights_source: str,
+                 random_init: bool | None = None) -> None:
         super().__init__()
         self.vit = vit
         self.backbone = backbone
         self.weights_source = weights_source
+        # Stays True through fine-tuning and saving: a model grown from random weights says so.
+        self.random_init = weights_source == "random" if random_init is None else bool(random_init)
 
     # -- geometry ------------------------------------------------------------------------------
     @property
@@ -98,8 +101,8 @@ class ViTEncoder(nn.Module):
 
     @property
     def is_random(self) -> bool:
-        """True when the weights are a random initialisation (must be shown wherever results are)."""
-        return self.weights_source == "random"
+        """True when the weights come from a random initialisation (shown wherever results are)."""
+        return self.random_init
 
     def grid(self, height: int, width: int) -> tuple[int, int]:
         """Patch grid (rows, cols) for an input of ``height`` x ``width`` pixels (checked)."""
@@ -299,10 +302,33 @@ def create_encoder(backbone: str = "vit_small_patch14_reg4_dinov2.lvd142m",
         source = f"pretrained:{backbone}"
     else:
         path = Path(weights_str).expanduser()
+        random_init = _saved_encoder_random_flag(path, backbone)
         load_weights_file(vit, path, backbone)
-        source = f"file:{path.resolve()}"
+        vit.eval()
+        return ViTEncoder(vit, backbone, f"file:{path.resolve()}", random_init)
     vit.eval()
     return ViTEncoder(vit, backbone, source)
+
+
+def _saved_encoder_random_flag(path: Path, backbone: str) -> bool:
+    """An encoder saved by :mod:`core.models.serialize` carries a JSON twin: keep its random flag
+    and check its backbone. Foreign files (Meta, timm) have none and count as not random."""
+    import json
+
+    sidecar = path.with_suffix(".json")
+    if path.suffix.lower() != ".safetensors" or not sidecar.is_file():
+        return False
+    try:
+        meta = json.loads(sidecar.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return False
+    if not isinstance(meta, dict) or meta.get("format") != "bearing-inspector-model":
+        return False
+    info = meta.get("encoder") or {}
+    if info.get("backbone") not in (None, backbone):
+        raise InputError(path, f"is an encoder for {info['backbone']}, not {backbone}",
+                         f"use --backbone {info['backbone']}")
+    return bool(info.get("random", False))
 
 
 def encoder_from_config(cfg: EncoderConfig) -> ViTEncoder:

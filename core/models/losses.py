@@ -105,6 +105,15 @@ def cosine_distance_map(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return 1.0 - F.cosine_similarity(a.float(), b.float(), dim=1)
 
 
+def mean_distance_map(targets: Sequence[torch.Tensor], preds: Sequence[torch.Tensor],
+                      size: tuple[int, int]) -> torch.Tensor:
+    """Anomaly map ``(B, H, W)``: per pair ``1 - cos``, bilinear upsampling to ``size`` with
+    ``align_corners=True`` (as both official codes), then the mean over pairs."""
+    maps = [F.interpolate(cosine_distance_map(t, s).unsqueeze(1), size=size, mode="bilinear",
+                          align_corners=True) for t, s in zip(targets, preds)]
+    return torch.stack(maps, 0).mean(0)[:, 0]
+
+
 def global_cosine(targets: Sequence[torch.Tensor], preds: Sequence[torch.Tensor]) -> torch.Tensor:
     """ViTAD: ``sum over pairs of mean_b(1 - cos(flatten(t_b), flatten(s_b)))`` (targets detached)."""
     if len(targets) != len(preds) or not targets:

@@ -139,6 +139,16 @@ def _sniff(head: bytes) -> str | None:
     return None
 
 
+def _sniff_unsupported(head: bytes) -> str | None:
+    if head.startswith((b"GIF87a", b"GIF89a")):
+        return "GIF"
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "WebP"
+    if head.startswith(b"\x00\x00\x00\x0cjP  ") or head.startswith(b"\xff\x4f\xff\x51"):
+        return "JPEG 2000"
+    return None
+
+
 _SIZE_READERS = {"PNG": _png_size, "BMP": _bmp_size, "JPEG": _jpeg_size, "TIFF": _tiff_size}
 
 
@@ -149,6 +159,9 @@ def _header(f: BinaryIO, path: Path) -> tuple[str, int, int]:
         raise InputError(path, "file is empty (0 bytes)")
     fmt = _sniff(head)
     if fmt is None:
+        other = _sniff_unsupported(head)
+        if other:
+            raise InputError(path, f"{other} images are not supported", _HINT_FORMATS)
         raise InputError(path, "not an image (unrecognised file header)", _HINT_FORMATS)
     try:
         w, h = _SIZE_READERS[fmt](f)

@@ -185,6 +185,14 @@ def test_text_named_png(tmp_path):
     _assert_input_error(p, "not an image")
 
 
+@pytest.mark.parametrize("head,name", [(b"GIF89a\x01\x00\x01\x00", "GIF"),
+                                       (b"RIFF\x10\x00\x00\x00WEBPVP8 ", "WebP")])
+def test_other_image_formats_named(tmp_path, head, name):
+    p = tmp_path / "x.png"
+    p.write_bytes(head + bytes(32))
+    _assert_input_error(p, f"{name.lower()} images are not supported")
+
+
 @pytest.mark.parametrize("ext", [".png", ".jpg", ".bmp", ".tif"])
 @pytest.mark.parametrize("keep", [0.5, 0.97])
 def test_truncated_files(tmp_path, ext, keep):

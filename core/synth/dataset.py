@@ -64,7 +64,7 @@ def resolve_counts(spec: str | float) -> Counts:
     out: Counts = {}
     for cls in CLASSES:
         for split in SPLITS:
-            for group, n in zip(GROUPS, PAPER_COUNTS[(split, cls)]):
+            for group, n in zip(GROUPS, PAPER_COUNTS[(split, cls)], strict=True):
                 out[(cls, split, group)] = n if factor == 1.0 else max(2, math.ceil(n * factor - 1e-9))
     return out
 

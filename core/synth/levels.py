@@ -55,7 +55,8 @@ def expose(radiance: np.ndarray, exposures: list[Exposure], rng: np.random.Gener
         x = radiance * g
         if e.flare > 0:
             if glare is None:
-                small = cv2.resize(glare_src, (max(2, w // 16), max(2, h // 16)), interpolation=cv2.INTER_AREA)
+                small = cv2.resize(glare_src, (max(2, w // 16), max(2, h // 16)),
+                                   interpolation=cv2.INTER_AREA)
                 small = cv2.GaussianBlur(small, (0, 0), 3.0)
                 glare = cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
             x += (e.flare * g) * glare

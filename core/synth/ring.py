@@ -25,7 +25,7 @@ Geometry guarantees (preprocessing and its tests rely on these; keep them stable
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import cv2
 import numpy as np

@@ -22,7 +22,7 @@ Geometry guarantees (preprocessing and its tests rely on these; keep them stable
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
@@ -111,11 +111,11 @@ def render_side(rng: np.random.Generator, size: tuple[int, int] = (1024, 1024),
     half = b * rng.uniform(1.15, 1.4)
     bx0, bx1 = max(0, int(cx - half)), min(w, int(cx + half) + 1)
     u = (xs[:, bx0:bx1] - cx) / half
-    cyl = p.body * (0.55 + 0.45 * np.cos(np.clip(u, -1, 1) * (np.pi / 2))) * coverage((1.0 - np.abs(u)) * half)
+    band_alpha = coverage((1.0 - np.abs(u)) * half)
+    cyl = p.body * (0.55 + 0.45 * np.cos(np.clip(u, -1, 1) * (np.pi / 2))) * band_alpha
     grind = 1.0 + p.marks * (0.6 * streaks(rng, (h, bx1 - bx0), across=h // 2, along=4)
                              + 0.5 * streaks(rng, (h, bx1 - bx0), across=h // 12, along=3)
                              + 0.5 * np.sin(2 * np.pi * ys / rng.uniform(2.3, 3.5) + rng.uniform(0, 6.3)))
-    band_alpha = coverage((1.0 - np.abs(u)) * half)
     region = img[:, bx0:bx1]
     region *= 1.0 - band_alpha
     region += cyl * grind
@@ -138,7 +138,8 @@ def render_side(rng: np.random.Generator, size: tuple[int, int] = (1024, 1024),
     alpha = coverage((1.0 - rn) / np.maximum(grad, 1e-6))
     hx, hy = rng.uniform(-0.4, 0.4) * b, rng.uniform(-0.5, 0.5) * a
     lit = p.lit * (0.82 + 0.18 * (1.0 - np.minimum(rn, 1.0) ** 2))
-    lit = lit * (1.0 + rng.uniform(0.05, 0.15) * np.exp(-((dx - hx) ** 2 / (0.3 * b * b) + (dy - hy) ** 2 / (0.3 * a * a))))
+    hot = np.exp(-((dx - hx) ** 2 / (0.3 * b * b) + (dy - hy) ** 2 / (0.3 * a * a)))
+    lit = lit * (1.0 + rng.uniform(0.05, 0.15) * hot)
     lit = lit * (1.0 + 0.8 * (grind[ey0:ey1, ex0 - bx0:ex1 - bx0] - 1.0)) \
         * (1.0 + 0.015 * smooth_noise(rng, alpha.shape, 6, aspect=3.0))
     region = img[ey0:ey1, ex0:ex1]

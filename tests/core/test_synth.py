@@ -78,7 +78,7 @@ def test_layout_levels_and_masks(demo):
         assert len(names) == 3 * n                       # exactly three levels per sample
         for s in samples:
             levels = [_read(folder / f"{s}_{k}.png") for k in range(3)]
-            assert all(l.dtype == np.uint8 and l.shape == (SIZE[1], SIZE[0]) for l in levels)
+            assert all(i.dtype == np.uint8 and i.shape == (SIZE[1], SIZE[0]) for i in levels)
             mask_path = demo / cls / "ground_truth" / group / f"{s}_mask.png"
             if group == "good":
                 assert not mask_path.exists()
@@ -105,7 +105,8 @@ def test_geometry_json_matches_files_and_schema(demo):
         else:
             assert set(e) == CIRCLE_KEYS and e["kind"] == "circle"
             assert 0 < e["r_inner"] < e["r"]
-        assert all(isinstance(e[k], float) for k in e if k not in ("class", "split", "group", "sample", "kind"))
+        numbers = set(e) - {"class", "split", "group", "sample", "kind"}
+        assert all(isinstance(e[k], float) for k in numbers)
         per_class_ids.setdefault(e["class"], []).append(e["sample"])
     for ids in per_class_ids.values():                 # unique within a class, across splits
         assert len(ids) == len(set(ids))
@@ -183,10 +184,10 @@ def test_levels_brightness_order_and_contrast(cls):
             roi = rn < 0.9
             bg = (rn > 1.1) & (rn < 1.4)
             bg[:, : int(0.1 * 384)] = bg[:, -int(0.1 * 384):] = False       # fixture bars
-        roi_mean = [float(l[roi].mean()) for l in levels]
-        bg_mean = [float(l[bg].mean()) for l in levels]
+        roi_mean = [float(img[roi].mean()) for img in levels]
+        bg_mean = [float(img[bg].mean()) for img in levels]
         assert roi_mean[1] > roi_mean[0] > roi_mean[2]
-        contrast = [(r - b) / (r + b) for r, b in zip(roi_mean, bg_mean)]
+        contrast = [(r - b) / (r + b) for r, b in zip(roi_mean, bg_mean, strict=True)]
         assert contrast[0] > contrast[1] and roi_mean[0] - bg_mean[0] > 60     # level 0 is clearest
         if cls == "OD":
             assert roi_mean[2] - bg_mean[2] > 20                                # dark but informative
@@ -212,7 +213,7 @@ def test_dent_changes_pixels_only_inside_its_mask(cls):
         clean = render_sample(cls, np.random.default_rng(seed), (256, 256), defective=False)
         assert dented.geometry == clean.geometry and not clean.mask.any() and dented.mask.any()
         m = dented.mask
-        for a, b in zip(dented.levels, clean.levels):
+        for a, b in zip(dented.levels, clean.levels, strict=True):
             assert np.array_equal(a[~m], b[~m])
         diff = np.abs(dented.levels[0].astype(int) - clean.levels[0].astype(int))[m]
         assert (diff >= 1).mean() > 0.8
@@ -249,7 +250,7 @@ def test_distractor_circles_respect_the_ring():
 def test_single_sample_api_shapes():
     for fn, kw in ((render_end_face, {"params": "SC"}), (render_side, {})):
         levels, mask, geometry = fn(np.random.default_rng(0), (200, 150), True, **kw)
-        assert len(levels) == 3 and all(l.shape == (150, 200) and l.dtype == np.uint8 for l in levels)
+        assert len(levels) == 3 and all(i.shape == (150, 200) and i.dtype == np.uint8 for i in levels)
         assert mask.dtype == bool and mask.shape == (150, 200) and mask.any()
         assert geometry["kind"] in ("circle", "ellipse")
 

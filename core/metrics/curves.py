@@ -172,7 +172,7 @@ def summarize(ranking: Ranking, fpr_limit: float = 0.3, max_points: int | None =
 
     ``max_points``: None keeps every operating point; a number thins the arrays for plotting to
     about that many points (summary numbers stay exact). ``chunk_size``: samples per block of the
-    walk (memory per block is about 40 bytes a sample; the result does not depend on it).
+    walk (memory per block is about 100 bytes a sample; the result does not depend on it).
     """
     check_fpr_limit(fpr_limit)
     check_max_points(max_points)

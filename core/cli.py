@@ -12,6 +12,7 @@ from core.errors import BearingError
 
 # Subcommand modules under core.commands, in the order --help lists them.
 COMMAND_MODULES: list[str] = [
+    "make_demo",
     "preprocess",
 ]
 

@@ -22,3 +22,15 @@ def test_failed_write_keeps_old_file_and_leaves_no_temp(tmp_path):
             raise RuntimeError("disk full")
     assert p.read_text() == "old"
     assert [x.name for x in tmp_path.iterdir()] == ["a.txt"]
+
+
+def test_saved_file_follows_the_umask_not_private(tmp_path):
+    import os
+    import stat
+    old = os.umask(0o022)
+    try:
+        p = tmp_path / "b.txt"
+        atomic_write_text(p, "x")
+        assert stat.S_IMODE(p.stat().st_mode) == 0o644
+    finally:
+        os.umask(old)

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from core.errors import InputError
-from core.synth.dataset import render_demo, resolve_counts
+from core.synth.dataset import check_size, render_demo, resolve_counts
 
 NAME = "make-demo"
 HELP = "render the synthetic demo data set (LC, SC, OD; good and dent; 3 levels; masks; geometry)"
@@ -30,8 +30,10 @@ def parse_size(text: str) -> tuple[int, int]:
         w, h = (int(v) for v in text.lower().split("x"))
     except ValueError:
         raise argparse.ArgumentTypeError(f"size must look like 1024x1024 (WxH), not {text!r}") from None
-    if min(w, h) < 96 or max(w, h) > 8192:
-        raise argparse.ArgumentTypeError(f"size must be 96..8192 pixels a side, not {text!r}")
+    try:
+        check_size((w, h))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
     return w, h
 
 

@@ -69,6 +69,16 @@ def resolve_counts(spec: str | float) -> Counts:
     return out
 
 
+def check_size(size: tuple[int, int]) -> None:
+    """Raise ``ValueError`` unless (W, H) is a size every class can be rendered at."""
+    w, h = size
+    if min(w, h) < 96 or max(w, h) > 8192:
+        raise ValueError(f"image size must be between 96 and 8192 pixels a side, got {w}x{h}")
+    if w >= 1.8 * h:
+        raise ValueError(f"image size {w}x{h} is too wide: the OD lit surface (a = 0.40 H, "
+                         f"b = 0.20 W) must stay taller than wide, so W must be below 1.8 H")
+
+
 def render_sample(cls: str, rng: np.random.Generator | int, size: tuple[int, int] = (1024, 1024),
                   defective: bool = False) -> SynthSample:
     """One sample of class ``cls`` ("LC", "SC", "OD") in memory: ``levels, mask, geometry``."""
@@ -128,8 +138,7 @@ def render_demo(out: str | Path, seed: int = 0, size: tuple[int, int] = (1024, 1
     t0 = time.perf_counter()
     out = Path(out)
     w, h = size
-    if min(w, h) < 96 or max(w, h) > 8192:
-        raise ValueError(f"image size must be between 96 and 8192 pixels a side, got {w}x{h}")
+    check_size(size)
     if seed < 0:
         raise ValueError(f"seed must be >= 0, got {seed}")
     table = counts if isinstance(counts, dict) else resolve_counts(counts)

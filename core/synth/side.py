@@ -96,6 +96,8 @@ def render_side(rng: np.random.Generator, size: tuple[int, int] = (1024, 1024),
     # without ``defective`` gives the same picture except inside the dent mask.
     rng, dent_rng, noise_rng = rng.spawn(3)
     w, h = size
+    if p.b_frac * w >= p.a_frac * h:
+        raise ValueError(f"{w}x{h} is too wide for a vertical OD ellipse (b_frac W >= a_frac H)")
     side = min(w, h)
     s = 1.0 + rng.uniform(-p.scale_jitter, p.scale_jitter)
     a = round(p.a_frac * h * s * (1.0 + rng.uniform(-0.01, 0.01)), 2)

@@ -275,7 +275,7 @@ def test_cli_writes_the_set_and_reports_problems(tmp_path, capsys):
     assert _read(out / "OD" / "test" / "dent" / f"{entries[-1]['sample']}_2.png").shape == (96, 128)
     assert main(["make-demo", str(out), "--quiet"]) == 1            # not empty: a message, no traceback
     assert "not empty" in capsys.readouterr().err
-    for bad in (["--size", "12x12"], ["--size", "big"], ["--counts", "many"]):
+    for bad in (["--size", "12x12"], ["--size", "big"], ["--size", "2000x1000"], ["--counts", "many"]):
         with pytest.raises(SystemExit) as exc:
             main(["make-demo", str(tmp_path / "x"), *bad])
         assert exc.value.code == 2

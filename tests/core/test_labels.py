@@ -98,7 +98,6 @@ def test_failed_label_save_leaves_store_unchanged(tmp_path, monkeypatch):
 
 
 def test_save_mask_writes_0_255_png_and_removes(tmp_path):
-    pytest.importorskip("core.io.masks")
     from core.io.masks import read_mask
 
     m = np.zeros((20, 30), bool)

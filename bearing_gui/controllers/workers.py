@@ -1,0 +1,111 @@
+"""Background work: a QRunnable that calls a function and reports back through queued signals.
+
+Workers never touch widgets; results come back on the GUI thread through signals. ``LatestOnly``
+runs at most one job at a time and keeps only the newest waiting request (latest request wins), so
+dragging a slider queues nothing stale.
+"""
+
+from __future__ import annotations
+
+import threading
+import traceback
+from typing import Any, Callable
+
+from bearing_gui.qt import QtCore
+from core.errors import BearingError
+
+
+class Cancelled(Exception):
+    """Raised inside a job when its cancel flag is set."""
+
+
+class _Signals(QtCore.QObject):
+    finished = QtCore.Signal(object, object)  # token, result
+    failed = QtCore.Signal(object, str)  # token, message
+    progress = QtCore.Signal(object, int, int)  # token, done, total
+
+
+class Job(QtCore.QRunnable):
+    """Run ``fn(report, cancel_event)``; ``report(done, total)`` emits progress."""
+
+    def __init__(self, fn: Callable[..., Any], token: Any = None) -> None:
+        super().__init__()
+        self.setAutoDelete(True)
+        self.fn = fn
+        self.token = token
+        self.cancel_event = threading.Event()
+        self.signals = _Signals()
+
+    def run(self) -> None:
+        try:
+            result = self.fn(self._report, self.cancel_event)
+        except Cancelled:
+            self.signals.failed.emit(self.token, "cancelled")
+        except BearingError as exc:
+            self.signals.failed.emit(self.token, str(exc))
+        except Exception as exc:  # unexpected: keep the GUI alive, show what happened
+            detail = traceback.format_exception_only(type(exc), exc)[-1].strip()
+            self.signals.failed.emit(self.token, f"Unexpected error: {detail}")
+        else:
+            self.signals.finished.emit(self.token, result)
+
+    def _report(self, done: int, total: int) -> None:
+        if self.cancel_event.is_set():
+            raise Cancelled()
+        self.signals.progress.emit(self.token, int(done), int(total))
+
+
+def global_pool() -> QtCore.QThreadPool:
+    return QtCore.QThreadPool.globalInstance()
+
+
+class LatestOnly(QtCore.QObject):
+    """One job at a time on a private pool; a new request replaces the waiting one."""
+
+    finished = QtCore.Signal(object, object)
+    failed = QtCore.Signal(object, str)
+
+    def __init__(self, parent: QtCore.QObject | None = None) -> None:
+        super().__init__(parent)
+        self.pool = QtCore.QThreadPool(self)
+        self.pool.setMaxThreadCount(1)
+        self._running = False
+        self._pending: tuple[Callable, Any] | None = None
+
+    @property
+    def busy(self) -> bool:
+        return self._running or self._pending is not None
+
+    def submit(self, fn: Callable[[], Any], token: Any = None) -> None:
+        if self._running:
+            self._pending = (fn, token)
+            return
+        self._start(fn, token)
+
+    def _start(self, fn, token) -> None:
+        self._running = True
+        job = Job(lambda report, cancel: fn(), token)
+        job.signals.finished.connect(self._on_finished)
+        job.signals.failed.connect(self._on_failed)
+        self._job_signals = job.signals  # keep the QObject alive until its signal is delivered
+        self.pool.start(job)
+
+    def _next(self) -> bool:
+        self._running = False
+        if self._pending is not None:
+            fn, token = self._pending
+            self._pending = None
+            self._start(fn, token)
+            return True
+        return False
+
+    def _on_finished(self, token, result) -> None:
+        if not self._next():  # a newer request is running: this result is stale, drop it
+            self.finished.emit(token, result)
+
+    def _on_failed(self, token, message) -> None:
+        if not self._next():
+            self.failed.emit(token, message)
+
+    def wait(self, ms: int = 10000) -> None:
+        self.pool.waitForDone(ms)

@@ -1,0 +1,1 @@
+"""Dockable panels, one per module."""

@@ -294,6 +294,10 @@ def create_encoder(backbone: str = "vit_small_patch14_reg4_dinov2.lvd142m",
             if _looks_offline(exc):
                 raise WeightsNotFoundError(_offline_message(backbone)) from None
             raise
+        except RuntimeError as exc:                            # strict load_state_dict failure
+            raise InputError(None, f"timm's pre-trained weights for {backbone} do not match the "
+                             f"model ({str(exc).splitlines()[0]} ...)",
+                             f"delete the cached copy under {_hf_cache()} and download it again") from None
         # timm relaxes strictness when it drops a classifier; check every key ourselves
         # (upstream Dinomaly's strict=False load is how LayerScale silently stayed at 1e-8).
         problems = key_mismatches(vit, {k: v for k, v in seen.items() if not k.startswith("head.")})
@@ -333,6 +337,12 @@ def _saved_encoder_random_flag(path: Path, backbone: str) -> bool:
 
 def encoder_from_config(cfg: EncoderConfig) -> ViTEncoder:
     return create_encoder(cfg.backbone, cfg.weights)
+
+
+def _hf_cache() -> str:
+    from huggingface_hub import constants
+
+    return str(constants.HF_HUB_CACHE)
 
 
 def _looks_offline(exc: BaseException) -> bool:

@@ -105,3 +105,32 @@ def test_offline_missing_weights_names_the_file(tmp_path, monkeypatch):
         create_encoder("tiny", "pretrained")
     with pytest.raises(ConfigError, match="not one of"):
         create_encoder("resnet50", "random")
+
+
+def _fill_fake_hub_cache(root, backbone, state):
+    snapshot = root / f"models--timm--{backbone}" / "snapshots" / ("0" * 40)
+    snapshot.mkdir(parents=True)
+    (root / f"models--timm--{backbone}" / "refs").mkdir()
+    (root / f"models--timm--{backbone}" / "refs" / "main").write_text("0" * 40)
+    save_file({k: v.contiguous() for k, v in state.items()}, str(snapshot / "model.safetensors"))
+
+
+def test_pretrained_from_filled_offline_cache_is_strict(tmp_path, monkeypatch):
+    from huggingface_hub import constants
+
+    backbone = "vit_small_patch16_224.dino"
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
+    torch.manual_seed(3)
+    src = create_encoder(backbone, "random")
+    good, bad = tmp_path / "good", tmp_path / "bad"
+    _fill_fake_hub_cache(good, backbone, src.vit.state_dict())
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(good))
+    enc = create_encoder(backbone, "pretrained")
+    assert enc.weights_source == f"pretrained:{backbone}" and not enc.is_random
+    x = torch.randn(1, 3, 32, 48)
+    assert torch.equal(enc(x, [3])[0], src(x, [3])[0])
+    partial = {k: v for k, v in src.vit.state_dict().items() if not k.startswith("blocks.11.")}
+    _fill_fake_hub_cache(bad, backbone, partial)
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(bad))
+    with pytest.raises(InputError, match="do not match"):
+        create_encoder(backbone, "pretrained")

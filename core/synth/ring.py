@@ -25,7 +25,7 @@ Geometry guarantees (preprocessing and its tests rely on these; keep them stable
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
@@ -64,6 +64,8 @@ class EndFaceParams:
                         group="look")
     unevenness: float = param(0.12, "strength of the light gradient across the face",
                               min=0.0, max=0.5, group="look")
+    spread: float = param(0.08, "sample-to-sample brightness variation of the background (+-, "
+                          "relative; the face varies half as much)", min=0.0, max=0.5, group="look")
     marks: float = param(0.035, "amplitude of the concentric machining marks (relative)",
                          min=0.0, max=0.3, group="look")
     clutter: ClutterParams = param(default_factory=ClutterParams, help="background")
@@ -132,7 +134,9 @@ def render_end_face(rng: np.random.Generator, size: tuple[int, int] = (1024, 102
     r_rib = r_inner + (r - r_inner) * rng.uniform(0.38, 0.55)
     light = rng.uniform(0, 2 * np.pi)                       # direction the light comes from
 
-    img, _ = render_clutter(rng, (h, w), p.clutter, keep_out=[(cx, cy, r * 1.02)],
+    clutter = replace(p.clutter, brightness=p.clutter.brightness * (1 + rng.uniform(-p.spread, p.spread)))
+    face = p.face * (1.0 + 0.5 * rng.uniform(-p.spread, p.spread))
+    img, _ = render_clutter(rng, (h, w), clutter, keep_out=[(cx, cy, r * 1.02)],
                             big_radius=0.5 * r, centre_clearance=0.3 * side,
                             big_circle_radius=(0.55 * r, 1.1 * r), light=light)
 
@@ -143,7 +147,7 @@ def render_end_face(rng: np.random.Generator, size: tuple[int, int] = (1024, 102
                    int(round(r * 1.03 * scale)), 1.0, -1)
     img *= 1.0 - 0.5 * soft_layer((h, w), ring_shadow, blur_px=0.025 * side)
 
-    radial, alpha_r = _radial_profile(rng, r, r_inner, r_rib, p.face, p.marks, side)
+    radial, alpha_r = _radial_profile(rng, r, r_inner, r_rib, face, p.marks, side)
     x0, y0 = max(0, int(cx - r) - 3), max(0, int(cy - r) - 3)
     x1, y1 = min(w, int(cx + r) + 4), min(h, int(cy + r) + 4)
     xs, ys = pixel_grid((h, w))

@@ -22,7 +22,7 @@ Geometry guarantees (preprocessing and its tests rely on these; keep them stable
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
@@ -60,6 +60,9 @@ class SideParams:
     body: float = param(0.24, "radiance of the unlit ring surface around it", min=0.0, max=1.0,
                         group="look")
     bars: float = param(0.82, "radiance of the fixture bars", min=0.0, max=1.0, group="look")
+    spread: float = param(0.2, "sample-to-sample brightness variation of the background (+-, "
+                          "relative; the lit surface varies half as much): OD histograms vary a lot",
+                          min=0.0, max=0.5, group="look")
     marks: float = param(0.04, "amplitude of the horizontal grinding marks (relative)",
                          min=0.0, max=0.3, group="look")
     clutter: ClutterParams = param(default_factory=lambda: ClutterParams(brightness=0.2, bolts=(4, 9)),
@@ -106,7 +109,10 @@ def render_side(rng: np.random.Generator, size: tuple[int, int] = (1024, 1024),
     cy = round((h - 1) / 2.0 + rng.uniform(-p.centre_jitter, p.centre_jitter) * h, 2)
     light = rng.uniform(-0.6, 0.6) - np.pi / 2 if rng.random() < 0.5 else rng.uniform(-0.6, 0.6) + np.pi / 2
 
-    img, _ = render_clutter(rng, (h, w), p.clutter, light=light)
+    dim = 1.0 + rng.uniform(-p.spread, p.spread)
+    clutter = replace(p.clutter, brightness=p.clutter.brightness * dim)
+    lit_level = p.lit * (1.0 + 0.5 * rng.uniform(-p.spread, p.spread))
+    img, _ = render_clutter(rng, (h, w), clutter, light=light)
     xs, ys = pixel_grid((h, w))
 
     # The ring's outer surface: a vertical band, cylindrically shaded, with grinding marks.
@@ -114,7 +120,7 @@ def render_side(rng: np.random.Generator, size: tuple[int, int] = (1024, 1024),
     bx0, bx1 = max(0, int(cx - half)), min(w, int(cx + half) + 1)
     u = (xs[:, bx0:bx1] - cx) / half
     band_alpha = coverage((1.0 - np.abs(u)) * half)
-    cyl = p.body * (0.55 + 0.45 * np.cos(np.clip(u, -1, 1) * (np.pi / 2))) * band_alpha
+    cyl = p.body * dim * (0.55 + 0.45 * np.cos(np.clip(u, -1, 1) * (np.pi / 2))) * band_alpha
     grind = 1.0 + p.marks * (0.6 * streaks(rng, (h, bx1 - bx0), across=h // 2, along=4)
                              + 0.5 * streaks(rng, (h, bx1 - bx0), across=h // 12, along=3)
                              + 0.5 * np.sin(2 * np.pi * ys / rng.uniform(2.3, 3.5) + rng.uniform(0, 6.3)))
@@ -139,7 +145,7 @@ def render_side(rng: np.random.Generator, size: tuple[int, int] = (1024, 1024),
     grad = np.sqrt((nx / b) ** 2 + (ny / a) ** 2) / np.maximum(rn, 1e-6)     # |d rn / d pixel|
     alpha = coverage((1.0 - rn) / np.maximum(grad, 1e-6))
     hx, hy = rng.uniform(-0.4, 0.4) * b, rng.uniform(-0.5, 0.5) * a
-    lit = p.lit * (0.82 + 0.18 * (1.0 - np.minimum(rn, 1.0) ** 2))
+    lit = lit_level * (0.82 + 0.18 * (1.0 - np.minimum(rn, 1.0) ** 2))
     hot = np.exp(-((dx - hx) ** 2 / (0.3 * b * b) + (dy - hy) ** 2 / (0.3 * a * a)))
     lit = lit * (1.0 + rng.uniform(0.05, 0.15) * hot)
     lit = lit * (1.0 + 0.8 * (grind[ey0:ey1, ex0 - bx0:ex1 - bx0] - 1.0)) \

@@ -25,8 +25,12 @@ def demo_folder() -> Path:
     return Path(base or Path.home() / ".bearing-inspector") / "demo"
 
 
-def ensure_demo(parent: QtWidgets.QWidget | None = None, folder: Path | None = None) -> Path | None:
-    """The demo project file, rendering the demo data first if needed. None if cancelled/failed."""
+def ensure_demo(parent: QtWidgets.QWidget | None = None, folder: Path | None = None,
+                size: tuple[int, int] = (1024, 1024), counts="default") -> Path | None:
+    """The demo project file, rendering the demo data first if needed. None if cancelled/failed.
+
+    ``size`` and ``counts`` go to ``core.synth.render_demo`` (tests render a small one).
+    """
     from core.project import new_project
 
     folder = folder or demo_folder()
@@ -55,7 +59,8 @@ def ensure_demo(parent: QtWidgets.QWidget | None = None, folder: Path | None = N
         def progress(done, total=None, *_):
             report(done, total or 0)
 
-        return render_demo(data, seed=0, progress=progress, overwrite=True)
+        return render_demo(data, seed=0, size=size, counts=counts, progress=progress,
+                           overwrite=True)
 
     job = Job(work)
     job.signals.progress.connect(lambda _t, d, n: (dialog.setMaximum(n), dialog.setValue(d)))

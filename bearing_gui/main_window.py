@@ -23,6 +23,7 @@ class MainWindow(QtWidgets.QMainWindow):
         super().__init__(parent)
         self.settings = settings
         self.ask_before_close = True
+        self.demo_options: dict = {}  # folder / size / counts for ensure_demo (tests: a tiny demo)
         self.last_error = ""
         self.session = SessionController(self)
         self.viewer = ViewerArea(self.session)
@@ -239,7 +240,7 @@ class MainWindow(QtWidgets.QMainWindow):
     def open_demo(self) -> None:
         from bearing_gui.app import ensure_demo
 
-        path = ensure_demo(self)
+        path = ensure_demo(self, **self.demo_options)
         if path is not None:
             self.open_path(path)
 

@@ -163,8 +163,7 @@ class SampleBrowser(QtWidgets.QWidget):
 
     # -- filtering ------------------------------------------------------------------------------
     def _matches(self, key: str) -> bool:
-        words = self.search.text().lower().split()
-        if any(w not in key.lower() for w in words):
+        if not self._search_match(key):
             return False
         f = self.filter.currentText()
         s = self.session
@@ -181,6 +180,19 @@ class SampleBrowser(QtWidgets.QWidget):
             return s.roi_status.get(key) not in (None, "ok")
         if f == "Problems":
             return key in self._problems
+        return True
+
+    def _search_match(self, key: str) -> bool:
+        # Each word must start one part of the key ("od" finds OD, not good); a word with "/"
+        # is matched anywhere in the key.
+        low = key.lower()
+        parts = low.split("/")
+        for word in self.search.text().lower().split():
+            if "/" in word:
+                if word not in low:
+                    return False
+            elif not any(p.startswith(word) for p in parts):
+                return False
         return True
 
     def apply_filter(self) -> None:

@@ -187,7 +187,8 @@ def render_end_face(rng: np.random.Generator, size: tuple[int, int] = (1024, 102
     if defective:
         lo_r, hi_r = r_inner + 0.04 * r, r - 0.04 * r
         for _ in range(dent_count(dent_rng, p.dents)):
-            d = min(dent_diameter(dent_rng, p.dents, side), 0.8 * (hi_r - lo_r))
+            # Footprint within d/2 + 1 px of its centre; keep 1.5 px of slack on both sides.
+            d = min(dent_diameter(dent_rng, p.dents, side), 0.8 * (hi_r - lo_r), hi_r - lo_r - 4.0)
             rad = dent_rng.uniform(lo_r + d / 2 + 1.5, hi_r - d / 2 - 1.5)
             t = dent_rng.uniform(0, 2 * np.pi)
             stamp_dent(img, mask, cx + rad * math.cos(t), cy + rad * math.sin(t), d, dent_rng,

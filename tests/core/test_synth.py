@@ -279,3 +279,15 @@ def test_cli_writes_the_set_and_reports_problems(tmp_path, capsys):
         with pytest.raises(SystemExit) as exc:
             main(["make-demo", str(tmp_path / "x"), *bad])
         assert exc.value.code == 2
+
+
+@pytest.mark.parametrize("cls", ["LC", "SC", "OD"])
+def test_dents_stay_inside_the_roi_at_the_smallest_size(cls):
+    for seed in range(10):
+        _, m, g = render_sample(cls, seed, (96, 96), defective=True)
+        assert m.any()
+        if g["kind"] == "circle":
+            rho = _radius_map(m.shape, g["cx"], g["cy"])[m]
+            assert rho.min() >= g["r_inner"] + 0.04 * g["r"] and rho.max() <= 0.96 * g["r"]
+        else:
+            assert _ellipse_radius(m.shape, g)[m].max() <= 0.75

@@ -42,7 +42,7 @@ _PROFILE_STEP = 0.25      # px; radial profiles are tabulated at quarter-pixel r
 
 def _default_levels() -> tuple[Exposure, Exposure, Exposure]:
     return (Exposure(),                                                    # clearest contrast
-            Exposure(gain=1.15, flare=0.3, lift=0.05),                     # brighter, glare
+            Exposure(gain=1.1, flare=0.2, lift=0.05),                      # brighter, glare
             Exposure(gain=0.09, read_noise=0.7, shot_noise=0.015))          # nearly black
 
 

@@ -86,3 +86,29 @@ def test_warm_cosine_scheduler_stepped_per_iteration():
     sched2 = WarmCosine.from_config(opt2, cfg)
     sched2.load_state_dict(sd)
     assert sched2.lr_at(sched2.last_epoch) == sched.lr_at(sched.last_epoch)
+
+
+def test_stable_adamw_resume_continues_identically():
+    import json
+
+    torch.manual_seed(0)
+    grads = [torch.randn(3, 4) for _ in range(6)]
+
+    def run(steps, opt=None, p=None):
+        p = p if p is not None else torch.nn.Parameter(torch.ones(3, 4))
+        opt = opt or StableAdamW([p])
+        for g in steps:
+            p.grad = g.clone()
+            opt.step()
+        return p, opt
+
+    p_full, _ = run(grads)
+    p_half, opt_half = run(grads[:3])
+    sd = opt_half.state_dict()
+    # As a checkpoint stores it: tensors as tensors, the rest through JSON (tuples become lists).
+    sd = {"state": sd["state"], "param_groups": json.loads(json.dumps(sd["param_groups"]))}
+    p2 = torch.nn.Parameter(p_half.detach().clone())
+    opt2 = StableAdamW([p2])
+    opt2.load_state_dict(sd)
+    run(grads[3:], opt2, p2)
+    assert torch.equal(p2.detach(), p_full.detach())

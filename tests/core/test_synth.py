@@ -291,3 +291,15 @@ def test_dents_stay_inside_the_roi_at_the_smallest_size(cls):
             assert rho.min() >= g["r_inner"] + 0.04 * g["r"] and rho.max() <= 0.96 * g["r"]
         else:
             assert _ellipse_radius(m.shape, g)[m].max() <= 0.75
+
+
+def test_demo_set_scans_cleanly_with_the_dataset_reader(demo):
+    from core.io.dataset import load_levels, load_mask, scan_dataset
+
+    ds = scan_dataset(demo)
+    assert not ds.problems
+    assert len(ds.samples) == sum(resolve_counts("0.05").values())
+    dents = [s for s in ds.samples if s.group == "dent"]
+    assert dents and all(s.mask_path is not None for s in dents)
+    levels = load_levels(dents[0])
+    assert len(levels) == 3 and load_mask(dents[0], levels[0].shape).any()

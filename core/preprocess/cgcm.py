@@ -1,15 +1,19 @@
 """CGCM, Circle-Guided Cropping & Masking (LC and SC end faces).
 
 Circle candidates come from the contours of the CGMP binary image (SC: of its inverted Canny edges).
-Each contour is fitted with an algebraic least-squares circle (Kasa fit: unbiased for a full
-circle and a single linear solve) and judged by area, roundness (RMS fit residual relative to the
-radius, and the contour's fill of the fitted disc) and the radius window ``r_mean * (1 +- dr)``.
+Each contour gets a circle: the disc of the same area at the area centroid, refined by algebraic
+least-squares (Kasa) fits on the contour points near it (so thin clutter merged into the contour,
+such as a plate edge touching the ring, neither pulls the circle nor fails it). Candidates are
+judged by area, roundness (angular coverage of the circle by contour points, RMS residual of those
+points relative to the radius, the contour's fill of the fitted disc) and the radius window
+``r_mean * (1 +- dr)``.
 The chosen circle (cx, cy, cr) gives the ring mask between ``c_inner`` and ``c_outer`` and a square
 crop centred on (cx, cy). See :class:`core.preprocess.params.CGCMParams` for the selection rule.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -31,6 +35,7 @@ class CircleShape:
     area: float = 0.0        # area inside the source contour, px^2
     residual: float = 0.0    # RMS radial fit residual / r
     fill: float = 0.0        # contour area / (pi r^2)
+    coverage: float = 1.0    # fraction of angle sectors with contour points on the circle
 
     def to_geometry(self) -> dict:
         return {"kind": "circle", "cx": float(self.cx), "cy": float(self.cy), "r": float(self.r),
@@ -43,13 +48,53 @@ def fit_circle(points: np.ndarray) -> tuple[float, float, float, float]:
     mean = pts.mean(axis=0)
     p = pts - mean  # centring keeps the normal equations well conditioned
     x, y = p[:, 0], p[:, 1]
-    a = np.stack([x, y, np.ones_like(x)], axis=1)
-    b = x * x + y * y
-    (d, e, f), *_ = np.linalg.lstsq(a, b, rcond=None)
+    z = x * x + y * y
+    # Normal equations of [x y 1] [d e f]^T = z: a 3 x 3 solve instead of an SVD of N x 3.
+    sxx, syy, sxy, n = x @ x, y @ y, x @ y, float(len(x))
+    a = np.array([[sxx, sxy, 0.0], [sxy, syy, 0.0], [0.0, 0.0, n]])  # sum(x) = sum(y) = 0
+    b = np.array([x @ z, y @ z, z.sum()])
+    try:
+        d, e, f = np.linalg.solve(a, b)
+    except np.linalg.LinAlgError:  # collinear points: no circle
+        return float(mean[0]), float(mean[1]), 0.0, float("inf")
     cx, cy = d / 2.0, e / 2.0
     r = math.sqrt(max(f + cx * cx + cy * cy, 0.0))
     resid = np.sqrt((x - cx) ** 2 + (y - cy) ** 2) - r
     return float(cx + mean[0]), float(cy + mean[1]), r, float(np.sqrt(np.mean(resid * resid)))
+
+
+def fit_circle_robust(contour: np.ndarray, inlier_tol: float, bins: int = 72,
+                      max_points: int = 2000) -> tuple[float, float, float, float, float]:
+    """Circle through a contour that may carry clutter (plate edges, lines touching the ring).
+
+    Starts from the disc with the contour's area and area centroid (thin structures attached to
+    the ring add almost no area, so this is already close), then refits (Kasa) on the points
+    within a shrinking band around the circle (4, 2, 1 x ``inlier_tol`` x r, at least 1.5 px).
+    Returns (cx, cy, r, RMS residual of the final inliers, angular coverage: the fraction of
+    ``bins`` equal angle sectors around the centre that hold an inlier point).
+    """
+    pts = contour.reshape(-1, 2)
+    if len(pts) > max_points:  # a long contour: every k-th point fits as well, much faster
+        pts = pts[:: -(-len(pts) // max_points)]
+    pts = pts.astype(np.float64)
+    m = cv2.moments(contour)
+    if m["m00"] > 0:
+        cx, cy, r = m["m10"] / m["m00"], m["m01"] / m["m00"], math.sqrt(m["m00"] / math.pi)
+    else:
+        cx, cy, r, _ = fit_circle(pts)
+    rms = float("inf")
+    inliers = np.ones(len(pts), bool)
+    for k in (4.0, 2.0, 1.0):
+        dx, dy = pts[:, 0] - cx, pts[:, 1] - cy
+        inliers = np.abs(np.hypot(dx, dy) - r) <= max(k * inlier_tol * r, 1.5)
+        if inliers.sum() < 8:
+            return cx, cy, r, rms, 0.0
+        cx, cy, r, rms = fit_circle(pts[inliers])
+    dx, dy = pts[:, 0] - cx, pts[:, 1] - cy
+    inliers = np.abs(np.hypot(dx, dy) - r) <= max(inlier_tol * r, 1.5)
+    sector = ((np.arctan2(dy[inliers], dx[inliers]) + math.pi) * (bins / (2 * math.pi))).astype(int)
+    coverage = np.unique(np.minimum(sector, bins - 1)).size / bins
+    return cx, cy, r, rms, coverage
 
 
 def circle_edges(binary: np.ndarray, params: CGCMParams,
@@ -96,12 +141,14 @@ def circle_candidates(binary: np.ndarray, params: CGCMParams
         if area < min_area:
             continue
         counts["area"] += 1
-        cx, cy, r, rms = fit_circle(c)
+        cx, cy, r, rms, coverage = fit_circle_robust(c, params.inlier_tol)
         if r <= 0:
             continue
-        cand = CircleShape(cx, cy, r, area=area, residual=rms / r, fill=area / (math.pi * r * r))
+        cand = CircleShape(cx, cy, r, area=area, residual=rms / r, fill=area / (math.pi * r * r),
+                           coverage=coverage)
         candidates.append(cand)
-        if cand.residual > params.max_fit_residual or cand.fill < params.min_fill:
+        if (cand.residual > params.max_fit_residual or cand.fill < params.min_fill
+                or coverage < params.min_coverage):
             continue
         counts["round"] += 1
         if not r_lo <= r <= r_hi:
@@ -148,8 +195,7 @@ def find_circle_roi(binary: np.ndarray, params: CGCMParams, path=None
                   f"above the minimum area, {counts['round']} round enough, {counts['radius']} "
                   f"with a radius in the window ({window})")
     c_inner, c_outer = ring_boundaries(chosen.r, params)
-    chosen = CircleShape(chosen.cx, chosen.cy, chosen.r, c_inner, chosen.area, chosen.residual,
-                         chosen.fill)
+    chosen = dataclasses.replace(chosen, r_inner=c_inner)
     return chosen, candidates, passed, {"c_inner": c_inner, "c_outer": c_outer, "counts": counts}
 
 

@@ -46,9 +46,9 @@ class CGCMParams:
     """Circle-Guided Cropping & Masking (LC, SC).
 
     Circle candidates are the contours of the CGMP binary image (every contour, holes included, so
-    the ring is found whether it is brighter or darker than its background); each gets a
-    least-squares (Kasa) circle fit. A candidate passes when its area is large enough, it is round
-    (fit residual and fill tests), and - once ``r_mean`` is fitted - its radius lies in
+    the ring is found whether it is brighter or darker than its background); each gets a robust
+    least-squares circle (see core.preprocess.cgcm). A candidate passes when its area is large
+    enough, it is round (coverage, residual and fill tests), and - once ``r_mean`` is fitted - its radius lies in
     ``r_mean * (1 +- dr)``. The passed candidates are sorted by radius, descending, and of the
     first ``top_k`` the one nearest the image centre wins. Before ``r_mean`` is fitted, the
     largest passed candidate wins (top_k is treated as 1), which is what the fit step relies on.
@@ -71,8 +71,15 @@ class CGCMParams:
                               group="Circle")
     max_radius: float = param(0.55, "largest radius considered a ring face", unit="x min(W,H)",
                               min=0.0, max=2.0, step=0.01, group="Circle")
-    max_fit_residual: float = param(0.02, "roundness: largest RMS distance of the contour from "
-                                    "its fitted circle", unit="x radius", min=0.0, max=1.0,
+    inlier_tol: float = param(0.01, "contour points within this distance of the circle count as "
+                              "on it (at least 1.5 px); the rest is clutter touching the ring",
+                              unit="x radius", min=0.0, max=1.0, step=0.005, group="Circle",
+                              advanced=True)
+    min_coverage: float = param(0.9, "roundness: smallest fraction of the circle (in 5 degree "
+                                "sectors) traced by contour points", min=0.0, max=1.0, step=0.01,
+                                group="Circle")
+    max_fit_residual: float = param(0.02, "roundness: largest RMS distance of the contour points "
+                                    "on the circle from it", unit="x radius", min=0.0, max=1.0,
                                     step=0.005, group="Circle")
     min_fill: float = param(0.9, "roundness: smallest contour area / fitted circle area",
                             min=0.0, max=1.0, step=0.01, group="Circle")

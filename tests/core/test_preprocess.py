@@ -124,6 +124,21 @@ def test_dark_ring_on_bright_background_is_found_too():
     assert abs(res.shape.r - truth["r"]) < 0.01 * truth["r"]
 
 
+def test_clutter_touching_the_ring_does_not_pull_the_circle():
+    """Bright plate edges (thin lines) merged into the ring's contour: the area-seeded robust fit
+    ignores them, where a plain least-squares fit of the contour would be dragged off."""
+    rng = np.random.default_rng(16)
+    l0, truth, _ = draw_ring(rng, cx=250.0, cy=262.0, r=170.0)
+    for angle in (0.3, 2.0, 4.0):
+        end = (int(250 + 400 * np.cos(angle)), int(262 + 400 * np.sin(angle)))
+        cv2.line(l0, (250, 262), end, 200, 4)
+    cv2.circle(l0, (250, 262), int(0.55 * 170), 30, -1)  # keep the bore dark
+    res = preprocess_sample(levels_of(l0), "LC", default_class_config("LC"))
+    assert np.hypot(res.shape.cx - 250, res.shape.cy - 262) < 0.01 * 170
+    assert abs(res.shape.r - 170) < 0.01 * 170
+    assert res.shape.coverage == 1.0 and res.shape.residual < 0.01
+
+
 def test_r_mean_window_rejects_other_sizes_and_says_why():
     rng = np.random.default_rng(6)
     l0, truth, _ = draw_ring(rng)

@@ -303,3 +303,13 @@ def test_demo_set_scans_cleanly_with_the_dataset_reader(demo):
     assert dents and all(s.mask_path is not None for s in dents)
     levels = load_levels(dents[0])
     assert len(levels) == 3 and load_mask(dents[0], levels[0].shape).any()
+
+
+def test_renderer_parameters_round_trip_through_config():
+    from core.config import ConfigError, from_dict, to_dict
+    from core.synth import EndFaceParams, SideParams, end_face_params
+
+    for cls, obj in ((EndFaceParams, end_face_params("SC")), (SideParams, SideParams())):
+        assert from_dict(cls, to_dict(obj)) == obj
+    with pytest.raises(ConfigError, match="r_frac"):
+        from_dict(EndFaceParams, {"r_frac": 0.9})

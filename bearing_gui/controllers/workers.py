@@ -20,9 +20,35 @@ class Cancelled(Exception):
 
 
 class _Signals(QtCore.QObject):
-    finished = QtCore.Signal(object, object)  # token, result
-    failed = QtCore.Signal(object, str)  # token, message
+    """Lives in the GUI thread. The worker only emits argument-free / integer signals across the
+    thread boundary (Python objects in queued signals have crashed PySide6 under load); the
+    result is read from the job here, on the GUI thread, and re-emitted directly."""
+
+    finished = QtCore.Signal(object, object)  # token, result   (GUI thread only)
+    failed = QtCore.Signal(object, str)  # token, message       (GUI thread only)
     progress = QtCore.Signal(object, int, int)  # token, done, total
+    _done = QtCore.Signal()
+    _progress = QtCore.Signal(int, int)
+
+    def __init__(self, job: "Job") -> None:
+        super().__init__()
+        self._job = job
+        self._done.connect(self._deliver, QtCore.Qt.ConnectionType.QueuedConnection)
+        self._progress.connect(self._deliver_progress, QtCore.Qt.ConnectionType.QueuedConnection)
+
+    def _deliver(self) -> None:
+        job = self._job
+        _LIVE.discard(job)
+        if job.error is None:
+            self.finished.emit(job.token, job.result)
+        else:
+            self.failed.emit(job.token, job.error)
+
+    def _deliver_progress(self, done: int, total: int) -> None:
+        self.progress.emit(self._job.token, done, total)
+
+
+_LIVE: set = set()  # jobs whose result has not been delivered yet (keeps them alive)
 
 
 class Job(QtCore.QRunnable):
@@ -30,29 +56,31 @@ class Job(QtCore.QRunnable):
 
     def __init__(self, fn: Callable[..., Any], token: Any = None) -> None:
         super().__init__()
-        self.setAutoDelete(True)
+        self.setAutoDelete(False)  # Python owns it (see _LIVE) until the result is delivered
         self.fn = fn
         self.token = token
+        self.result: Any = None
+        self.error: str | None = None
         self.cancel_event = threading.Event()
-        self.signals = _Signals()
+        self.signals = _Signals(self)
+        _LIVE.add(self)
 
     def run(self) -> None:
         try:
-            result = self.fn(self._report, self.cancel_event)
+            self.result = self.fn(self._report, self.cancel_event)
         except Cancelled:
-            self.signals.failed.emit(self.token, "cancelled")
+            self.error = "cancelled"
         except BearingError as exc:
-            self.signals.failed.emit(self.token, str(exc))
+            self.error = str(exc)
         except Exception as exc:  # unexpected: keep the GUI alive, show what happened
             detail = traceback.format_exception_only(type(exc), exc)[-1].strip()
-            self.signals.failed.emit(self.token, f"Unexpected error: {detail}")
-        else:
-            self.signals.finished.emit(self.token, result)
+            self.error = f"Unexpected error: {detail}"
+        self.signals._done.emit()
 
     def _report(self, done: int, total: int) -> None:
         if self.cancel_event.is_set():
             raise Cancelled()
-        self.signals.progress.emit(self.token, int(done), int(total))
+        self.signals._progress.emit(int(done), int(total))
 
 
 def global_pool() -> QtCore.QThreadPool:

@@ -5,12 +5,30 @@ from pathlib import Path
 
 import pytest
 
-from PySide6 import QtTest
+import time
 
 from bearing_gui.qt import QtCore, QtGui, QtWidgets
 
 SIZE = (320, 320)
 COUNTS = {(c, s, g): 2 for c in ("LC", "SC", "OD") for s in ("train", "test") for g in ("good", "dent")}
+
+
+_LOOP = None
+
+
+def pump(seconds: float = 0.0) -> None:
+    """Process pending events (for ``seconds``). Uses a QEventLoop *instance*: the static
+    QApplication.processEvents / QTest.qWait of shiboken6 6.12.0 drop a reference to None on
+    every call (Python 3.11), which crashes the interpreter after a few thousand calls."""
+    global _LOOP
+    if _LOOP is None:
+        _LOOP = QtCore.QEventLoop()
+    end = time.perf_counter() + seconds
+    while True:
+        _LOOP.processEvents()
+        if time.perf_counter() >= end:
+            return
+        time.sleep(0.002)
 
 
 @pytest.fixture(scope="session")
@@ -72,7 +90,7 @@ def wait_sample(qtbot, window, key=None, result=True):
 
     qtbot.waitUntil(ready, timeout=15000)
     s.wait_idle()
-    QtWidgets.QApplication.processEvents()
+    pump()
 
 
 def wait_recomputed(qtbot, window, before):
@@ -98,11 +116,11 @@ def drag_image(view, points, modifiers=QtCore.Qt.KeyboardModifier.NoModifier):
     _send(vp, QtCore.QEvent.Type.MouseButtonPress, pts[0], left, left, modifiers)
     for p in pts[1:]:
         # pyqtgraph drops mouse moves closer together than its rate limit (~60 Hz)
-        QtTest.QTest.qWait(25)
+        pump(0.025)
         _send(vp, QtCore.QEvent.Type.MouseMove, p, none, left, modifiers)
-        QtWidgets.QApplication.processEvents()
+        pump()
     _send(vp, QtCore.QEvent.Type.MouseButtonRelease, pts[-1], left, none, modifiers)
-    QtWidgets.QApplication.processEvents()
+    pump()
 
 
 def click_image(view, x, y, double=False):
@@ -116,7 +134,7 @@ def click_image(view, x, y, double=False):
     if double:
         _send(vp, QtCore.QEvent.Type.MouseButtonDblClick, p, left, left)
         _send(vp, QtCore.QEvent.Type.MouseButtonRelease, p, left, none)
-    QtWidgets.QApplication.processEvents()
+    pump()
 
 
 def key(qtbot, window, seq: str):
@@ -125,4 +143,4 @@ def key(qtbot, window, seq: str):
     combo = ks[0]
     target = QtWidgets.QApplication.focusWidget() or window
     qtbot.keyClick(target, combo.key(), combo.keyboardModifiers())
-    QtWidgets.QApplication.processEvents()
+    pump()

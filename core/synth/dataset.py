@@ -10,7 +10,8 @@ Sample ids are zero-padded numbers (at least 3 digits) unique within a class acr
 both groups (train/good first, then train/dent, test/good, test/dent), so a mask path never depends
 on the split. Every sample draws from its own random stream keyed by (seed, class, split, group,
 index within that cell), so a smaller ``counts`` renders a subset of the same pictures, and the same
-seed gives byte-identical files.
+seed gives byte-identical files (with the same numpy and OpenCV versions: PNG bytes depend on the
+encoder).
 """
 
 from __future__ import annotations

@@ -13,6 +13,7 @@ Geometry guarantees (preprocessing and its tests rely on these; keep them stable
 - centre = image centre ((W-1)/2, (H-1)/2) + up to +-5 % of W (x) and H (y).
 - ``r_inner`` (bore radius) = 0.55 r (LC) / 0.62 r (SC), each +-2 %; the rib ring lies between
   r_inner and r, at 38-55 % of the face width from the bore.
+- Brightness varies a little from sample to sample (background +-8 %, face +-4 %).
 - On level 0 the face is the brightest large structure and its outer edge at ``r`` a clean,
   high-contrast circle (anti-aliased, blurred by a ~0.6 px camera PSF only).
 - No distractor circle of any size overlaps the ring; circles with radius > 0.5 r also keep their
@@ -20,6 +21,10 @@ Geometry guarantees (preprocessing and its tests rely on these; keep them stable
 - Dents lie in the face annulus at least 4 % of r from ``r_inner`` and from ``r``.
 - Values in the geometry dict are rounded to 0.01 px and the image is rendered from the rounded
   values, so they are exact. Pixel centres are at integer coordinates (OpenCV convention).
+
+Levels (``core.synth.levels``): 0 = gain 1, clearest ROI/background contrast; 1 = gain 1.1 with
+veiling glare and a lifted black level (brighter, less contrast, highlights compressed); 2 = gain
+0.09, nearly black, as in the paper.
 """
 
 from __future__ import annotations

@@ -12,11 +12,16 @@ Geometry guarantees (preprocessing and its tests rely on these; keep them stable
   So the whole ellipse always lies inside the image.
 - Fixture bars are vertical bright bands from the top to the bottom of the image, each touching
   its side of the image and no wider than 10 % of W (4.5-8.5 %).
-- On level 0 the ellipse interior is much brighter than everything around it except the bars,
-  with a sharp (anti-aliased, ~0.6 px PSF) boundary, so CLAHE + blur + Otsu separates it once the
-  side margins are cropped.
+- On level 0 the ellipse interior is much brighter than the ring body and the background around
+  it (only the bars and a few small bolt heads come close), with a sharp (anti-aliased, ~0.6 px
+  PSF) boundary, so CLAHE + blur + Otsu separates it once the side margins are cropped.
+- Overall brightness varies from sample to sample (background +-20 %, lit surface +-10 %), as the
+  paper reports for OD.
 - Dents lie inside the ellipse, at normalised radius <= 0.75 (their whole footprint).
 - Values in the geometry dict are rounded to 0.01 px and the image is rendered from them.
+
+Levels (``core.synth.levels``): 0 = gain 1, clearest contrast; 1 = gain 1.2 with veiling glare
+(brighter); 2 = gain 0.45, darker but still informative.
 """
 
 from __future__ import annotations

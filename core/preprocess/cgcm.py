@@ -1,9 +1,10 @@
 """CGCM, Circle-Guided Cropping & Masking (LC and SC end faces).
 
 Circle candidates come from the contours of the CGMP binary image (SC: of its inverted Canny edges).
-Each contour gets a circle: the disc of the same area at the area centroid, refined by algebraic
-least-squares (Kasa) fits on the contour points near it (so thin clutter merged into the contour,
-such as a plate edge touching the ring, neither pulls the circle nor fails it). Candidates are
+Each contour gets a circle: the disc of the same area at the area centroid (or, when that fails,
+a consensus circle through point triples), refined by algebraic least-squares (Kasa) fits on the
+contour points near it, so clutter merged into the contour (a plate edge or a plate touching the
+ring) neither pulls the circle nor fails it. Candidates are
 judged by area, roundness (angular coverage of the circle by contour points, RMS residual of those
 points relative to the radius, the contour's fill of the fitted disc) and the radius window
 ``r_mean * (1 +- dr)``.
@@ -63,15 +64,63 @@ def fit_circle(points: np.ndarray) -> tuple[float, float, float, float]:
     return float(cx + mean[0]), float(cy + mean[1]), r, float(np.sqrt(np.mean(resid * resid)))
 
 
-def fit_circle_robust(contour: np.ndarray, inlier_tol: float, bins: int = 72,
-                      max_points: int = 2000) -> tuple[float, float, float, float, float]:
-    """Circle through a contour that may carry clutter (plate edges, lines touching the ring).
+def _refine(pts: np.ndarray, cx: float, cy: float, r: float, inlier_tol: float, bins: int
+            ) -> tuple[float, float, float, float, float]:
+    """Kasa refits on the points within a shrinking band (4, 2, 1 x inlier_tol x r, >= 1.5 px)
+    around the seed circle; returns (cx, cy, r, rms of the inliers, angular coverage)."""
+    rms = float("inf")
+    for k in (4.0, 2.0, 1.0):
+        inliers = np.abs(np.hypot(pts[:, 0] - cx, pts[:, 1] - cy) - r) <= max(k * inlier_tol * r,
+                                                                               1.5)
+        if inliers.sum() < 8:
+            return cx, cy, r, rms, 0.0
+        cx, cy, r, rms = fit_circle(pts[inliers])
+    dx, dy = pts[:, 0] - cx, pts[:, 1] - cy
+    inliers = np.abs(np.hypot(dx, dy) - r) <= max(inlier_tol * r, 1.5)
+    sector = ((np.arctan2(dy[inliers], dx[inliers]) + math.pi) * (bins / (2 * math.pi))).astype(int)
+    return cx, cy, r, rms, np.unique(np.minimum(sector, bins - 1)).size / bins
 
-    Starts from the disc with the contour's area and area centroid (thin structures attached to
-    the ring add almost no area, so this is already close), then refits (Kasa) on the points
-    within a shrinking band around the circle (4, 2, 1 x ``inlier_tol`` x r, at least 1.5 px).
-    Returns (cx, cy, r, RMS residual of the final inliers, angular coverage: the fraction of
-    ``bins`` equal angle sectors around the centre that hold an inlier point).
+
+def _consensus_seed(pts: np.ndarray, inlier_tol: float, trials: int = 160, scored: int = 400
+                    ) -> tuple[float, float, float]:
+    """RANSAC-style seed: circles through random point triples at least a twelfth of the contour
+    apart (close points give unstable circles), scored by how many of (a subsample of) the points
+    lie on them. Deterministic (fixed random seed)."""
+    n = len(pts)
+    rng = np.random.default_rng(0)
+    idx = np.sort(rng.integers(0, n, (trials, 3)), axis=1)
+    gaps = np.diff(np.concatenate([idx, idx[:, :1] + n], axis=1), axis=1)
+    idx = idx[gaps.min(axis=1) >= n // 12]
+    if len(idx) == 0:
+        return fit_circle(pts)[:3]
+    p1, p2, p3 = pts[idx[:, 0]], pts[idx[:, 1]], pts[idx[:, 2]]
+    (ax, ay), (bx, by), (qx, qy) = p1.T, p2.T, p3.T
+    d = 2.0 * (ax * (by - qy) + bx * (qy - ay) + qx * (ay - by))
+    d = np.where(np.abs(d) < 1e-9, np.nan, d)  # collinear triples score nothing
+    a2, b2, q2 = ax * ax + ay * ay, bx * bx + by * by, qx * qx + qy * qy
+    ux = (a2 * (by - qy) + b2 * (qy - ay) + q2 * (ay - by)) / d
+    uy = (a2 * (qx - bx) + b2 * (ax - qx) + q2 * (bx - ax)) / d
+    ur = np.hypot(ax - ux, ay - uy)
+    sub = pts[:: max(1, n // scored)]
+    dist = np.abs(np.hypot(sub[None, :, 0] - ux[:, None], sub[None, :, 1] - uy[:, None])
+                  - ur[:, None])
+    score = np.nan_to_num(dist <= np.maximum(inlier_tol * ur, 1.5)[:, None]).sum(axis=1)
+    best = int(np.argmax(score))
+    return float(ux[best]), float(uy[best]), float(ur[best])
+
+
+def fit_circle_robust(contour: np.ndarray, inlier_tol: float, min_coverage: float = 0.85,
+                      bins: int = 72, max_points: int = 2000
+                      ) -> tuple[float, float, float, float, float]:
+    """Circle through a contour that may carry clutter (plate edges, a plate touching the ring).
+
+    Seeded with the disc of the contour's area at its area centroid (thin structures attached to
+    the ring add almost no area, so this is usually close already), refined by least-squares fits
+    on the points near it. Only when that circle covers less than ``min_coverage`` of its
+    circumference (a large blob merged into the ring drags the centroid) a consensus seed from
+    point triples is tried as well, and the better-covered result is kept.
+    Returns (cx, cy, r, RMS residual of the inliers, angular coverage: the fraction of ``bins``
+    equal angle sectors around the centre holding a contour point on the circle).
     """
     pts = contour.reshape(-1, 2)
     if len(pts) > max_points:  # a long contour: every k-th point fits as well, much faster
@@ -79,22 +128,15 @@ def fit_circle_robust(contour: np.ndarray, inlier_tol: float, bins: int = 72,
     pts = pts.astype(np.float64)
     m = cv2.moments(contour)
     if m["m00"] > 0:
-        cx, cy, r = m["m10"] / m["m00"], m["m01"] / m["m00"], math.sqrt(m["m00"] / math.pi)
+        seed = m["m10"] / m["m00"], m["m01"] / m["m00"], math.sqrt(m["m00"] / math.pi)
     else:
-        cx, cy, r, _ = fit_circle(pts)
-    rms = float("inf")
-    inliers = np.ones(len(pts), bool)
-    for k in (4.0, 2.0, 1.0):
-        dx, dy = pts[:, 0] - cx, pts[:, 1] - cy
-        inliers = np.abs(np.hypot(dx, dy) - r) <= max(k * inlier_tol * r, 1.5)
-        if inliers.sum() < 8:
-            return cx, cy, r, rms, 0.0
-        cx, cy, r, rms = fit_circle(pts[inliers])
-    dx, dy = pts[:, 0] - cx, pts[:, 1] - cy
-    inliers = np.abs(np.hypot(dx, dy) - r) <= max(inlier_tol * r, 1.5)
-    sector = ((np.arctan2(dy[inliers], dx[inliers]) + math.pi) * (bins / (2 * math.pi))).astype(int)
-    coverage = np.unique(np.minimum(sector, bins - 1)).size / bins
-    return cx, cy, r, rms, coverage
+        seed = fit_circle(pts)[:3]
+    best = _refine(pts, *seed, inlier_tol, bins)
+    if best[4] < min_coverage and len(pts) >= 12:
+        other = _refine(pts, *_consensus_seed(pts, inlier_tol), inlier_tol, bins)
+        if other[4] > best[4]:
+            best = other
+    return best
 
 
 def circle_edges(binary: np.ndarray, params: CGCMParams,
@@ -141,7 +183,7 @@ def circle_candidates(binary: np.ndarray, params: CGCMParams
         if area < min_area:
             continue
         counts["area"] += 1
-        cx, cy, r, rms, coverage = fit_circle_robust(c, params.inlier_tol)
+        cx, cy, r, rms, coverage = fit_circle_robust(c, params.inlier_tol, params.min_coverage)
         if r <= 0:
             continue
         cand = CircleShape(cx, cy, r, area=area, residual=rms / r, fill=area / (math.pi * r * r),

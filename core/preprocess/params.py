@@ -75,7 +75,7 @@ class CGCMParams:
                               "on it (at least 1.5 px); the rest is clutter touching the ring",
                               unit="x radius", min=0.0, max=1.0, step=0.005, group="Circle",
                               advanced=True)
-    min_coverage: float = param(0.9, "roundness: smallest fraction of the circle (in 5 degree "
+    min_coverage: float = param(0.85, "roundness: smallest fraction of the circle (in 5 degree "
                                 "sectors) traced by contour points", min=0.0, max=1.0, step=0.01,
                                 group="Circle")
     max_fit_residual: float = param(0.02, "roundness: largest RMS distance of the contour points "

@@ -139,6 +139,18 @@ def test_clutter_touching_the_ring_does_not_pull_the_circle():
     assert res.shape.coverage == 1.0 and res.shape.residual < 0.01
 
 
+def test_plate_merged_into_the_ring_does_not_pull_the_circle():
+    """A large bright plate touching the ring drags the area centroid; the consensus seed still
+    finds the ring's own circle."""
+    rng = np.random.default_rng(17)
+    l0, truth, _ = draw_ring(rng, cx=280.0, cy=256.0, r=160.0)
+    plate = np.array([[0, 150], [125, 150], [125, 360], [0, 360]], np.int32)
+    cv2.fillPoly(l0, [plate], 190)
+    res = preprocess_sample(levels_of(l0), "LC", default_class_config("LC"))
+    assert np.hypot(res.shape.cx - 280, res.shape.cy - 256) < 0.01 * 160
+    assert abs(res.shape.r - 160) < 0.01 * 160
+
+
 def test_r_mean_window_rejects_other_sizes_and_says_why():
     rng = np.random.default_rng(6)
     l0, truth, _ = draw_ring(rng)

@@ -162,17 +162,23 @@ def circle_candidates(binary: np.ndarray, params: CGCMParams
                       ) -> tuple[list[CircleShape], list[CircleShape], dict]:
     """All circle candidates above the minimum area, those that pass every filter, and counts.
 
+    The effective minimum area is the larger of ``min_area`` and the area of a disc of 0.85 x the
+    smallest radius the window allows.
+
     ``passed`` is sorted by radius, descending. The counts dict says how many contours each filter
     kept, for error messages and the GUI.
     """
     h, w = binary.shape
     side = min(h, w)
     contours, _ = cv2.findContours(binary, cv2.RETR_LIST, cv2.CHAIN_APPROX_NONE)
-    min_area = params.min_area * h * w
     r_lo, r_hi = params.min_radius * side, params.max_radius * side
     if params.r_mean is not None:
         r_lo = max(r_lo, params.r_mean * (1.0 - params.dr))
         r_hi = min(r_hi, params.r_mean * (1.0 + params.dr))
+    # Contours too small to hold a disc of (nearly) the smallest allowed radius cannot pass the
+    # radius window; dropping them with the area filter saves their circle fits (the bore, once
+    # r_mean is fitted).
+    min_area = max(params.min_area * h * w, math.pi * (0.85 * r_lo) ** 2)
     counts = {"contours": len(contours), "area": 0, "round": 0, "radius": 0}
     candidates: list[CircleShape] = []
     passed: list[CircleShape] = []

@@ -45,9 +45,9 @@ class MainWindow(QtWidgets.QMainWindow):
                        QtCore.Qt.DockWidgetArea.BottomDockWidgetArea)
         self.tabifyDockWidget(self.docks["preprocess"], self.docks["labels"])
         self.docks["preprocess"].raise_()
-        self.resizeDocks([self.docks["samples"], self.docks["preprocess"]], [310, 440],
+        self.resizeDocks([self.docks["samples"], self.docks["preprocess"]], [350, 440],
                          QtCore.Qt.Orientation.Horizontal)
-        self.resizeDocks([self.docks["gallery"]], [200], QtCore.Qt.Orientation.Vertical)
+        self.resizeDocks([self.docks["gallery"]], [250], QtCore.Qt.Orientation.Vertical)
         self.docks["gallery"].hide()
 
         self.pixel_label = QtWidgets.QLabel("")

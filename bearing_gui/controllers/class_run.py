@@ -16,7 +16,7 @@ from bearing_gui.controllers.workers import Cancelled, Job, global_pool
 from bearing_gui.qt import QtCore, QtGui
 from core.errors import BearingError
 
-GALLERY_SIZE = 160
+GALLERY_SIZE = 128
 
 
 @dataclass

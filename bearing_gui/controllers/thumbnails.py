@@ -10,7 +10,7 @@ from pathlib import Path
 
 from bearing_gui.qt import QtCore, QtGui
 
-THUMB_SIZE = 36
+THUMB_SIZE = 30
 
 
 class _Signals(QtCore.QObject):

@@ -22,9 +22,9 @@ class PreprocessPanel(QtWidgets.QWidget):
         self.session, self.viewer = session, viewer
         self._cls: str | None = None
 
-        self.heading = QtWidgets.QLabel("No sample")
+        self.heading = QtWidgets.QLabel("Open a data set to tune its preprocessing")
         self.heading.setStyleSheet("font-weight:bold; font-size:13px;")
-        self.result_label = QtWidgets.QLabel("–")
+        self.result_label = QtWidgets.QLabel("")
         self.result_label.setWordWrap(True)
         self.result_label.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
 
@@ -59,6 +59,18 @@ class PreprocessPanel(QtWidgets.QWidget):
             cb.toggled.connect(lambda on, n=name: self.viewer.set_options(**{n: on}))
             grid.addWidget(cb, 1 + i // 2, i % 2 if i < 8 else 0, 1, 1 if i < 8 else 3)
             self.toggles[name] = cb
+        legend = QtWidgets.QLabel(
+            "<span style='color:#2ecc71'>■</span> chosen &nbsp;"
+            "<span style='color:#f1c40f'>■</span> passed &nbsp;"
+            "<span style='color:#7f8c8d'>■</span> candidate &nbsp;"
+            "<span style='color:#e67e22'>■</span> c_inner &nbsp;"
+            "<span style='color:#e74c3c'>■</span> c_outer &nbsp;"
+            "<span style='color:#4dd0e1'>■</span> crop &nbsp;"
+            "<span style='color:#9b59b6'>■</span> OD pre-crop &nbsp;"
+            "<span style='color:#ff4dd2'>+</span> OD centre")
+        legend.setWordWrap(True)
+        legend.setStyleSheet("color:#aaa;")
+        grid.addWidget(legend, 6, 0, 1, 3)
         self.stage_combo.currentIndexChanged.connect(
             lambda _: self.viewer.set_options(stage=self.stage_combo.currentData()))
         self.stage_as_image.toggled.connect(lambda on: self.viewer.set_options(stage_as_image=on))

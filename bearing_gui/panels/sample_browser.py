@@ -30,13 +30,20 @@ class SampleBrowser(QtWidgets.QWidget):
         self.tree.setHeaderLabels(["Sample", "Label", "ROI", "Score"])
         self.tree.setIconSize(QtCore.QSize(THUMB_SIZE, THUMB_SIZE))
         self.tree.setUniformRowHeights(True)  # with the fixed row height below: fast on 10k rows
-        self.tree.setIndentation(14)
+        self.tree.setIndentation(12)
         self.tree.setAlternatingRowColors(True)
         self.tree.setFocusPolicy(QtCore.Qt.FocusPolicy.StrongFocus)
         header = self.tree.header()
+        header.setStretchLastSection(False)
         header.setSectionResizeMode(COL_NAME, QtWidgets.QHeaderView.ResizeMode.Stretch)
-        for col in (COL_LABEL, COL_ROI, COL_SCORE):
-            header.setSectionResizeMode(col, QtWidgets.QHeaderView.ResizeMode.ResizeToContents)
+        for col, width in ((COL_LABEL, 70), (COL_ROI, 64), (COL_SCORE, 48)):
+            header.setSectionResizeMode(col, QtWidgets.QHeaderView.ResizeMode.Interactive)
+            header.resizeSection(col, width)
+        self.tree.headerItem().setToolTip(COL_LABEL, "good / dent; * = relabelled (differs from "
+                                          "its folder); unsaved in red")
+        self.tree.headerItem().setToolTip(COL_ROI, "whether preprocessing found the ROI with the "
+                                          "current settings (– = not run yet)")
+        self.tree.headerItem().setToolTip(COL_SCORE, "anomaly score once inspected")
         self.empty = QtWidgets.QLabel("No project open.\n\nFile ▸ Open data set… (Ctrl+O)\nor "
                                       "File ▸ Open demo project")
         self.empty.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
@@ -125,7 +132,7 @@ class SampleBrowser(QtWidgets.QWidget):
 
     def _update_group_count(self, item: QtWidgets.QTreeWidgetItem) -> None:
         if item.childCount() and item.child(0).data(0, KEY_ROLE):
-            item.setText(COL_LABEL, f"{item.childCount()}")
+            item.setText(COL_NAME, f"{item.text(COL_NAME)}  ({item.childCount()})")
 
     def update_status(self, key: str) -> None:
         item = self._items.get(key)
@@ -255,3 +262,4 @@ class SampleBrowser(QtWidgets.QWidget):
             self.tree.setCurrentItem(item)
             self.tree.blockSignals(False)
             self.tree.scrollToItem(item)
+            self._visible_timer.start()

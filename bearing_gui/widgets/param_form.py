@@ -191,6 +191,8 @@ class ParamForm(QtWidgets.QWidget):
         while self._layout.count():
             w = self._layout.takeAt(0).widget()
             if w is not None:
+                w.hide()  # gone at once, even before the deferred delete runs
+                w.setParent(None)
                 w.deleteLater()
         self._editors.clear()
         self._rows.clear()

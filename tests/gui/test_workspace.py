@@ -75,7 +75,11 @@ def test_keyboard_navigation_and_image_modes(make_window, demo_data, qtbot):
     w.viewer.side[0].view_box.setRange(xRange=(10, 60), yRange=(10, 60), padding=0)
     r1 = w.viewer.side[1].view_box.viewRect()
     r0 = w.viewer.side[0].view_box.viewRect()
-    assert abs(r1.left() - r0.left()) < 1e-6 and abs(r1.width() - r0.width()) < 1e-6
+    # same centre and zoom (views differ by a pixel in width, so the aspect lock adds a sliver)
+    assert abs(r1.center().x() - r0.center().x()) < 0.5
+    assert abs(r1.center().y() - r0.center().y()) < 0.5
+    assert abs(r1.width() / r0.width() - 1) < 0.02 or abs(r1.height() / r0.height() - 1) < 0.02
+    assert r1.width() < 80  # zoomed in like the first view, not left at fit
     # the tree follows the sample
     assert w.browser.tree.currentItem().data(0, QtCore.Qt.ItemDataRole.UserRole + 1) == order[1]
 

@@ -302,7 +302,8 @@ def create_encoder(backbone: str = "vit_small_patch14_reg4_dinov2.lvd142m",
         # (upstream Dinomaly's strict=False load is how LayerScale silently stayed at 1e-8).
         problems = key_mismatches(vit, {k: v for k, v in seen.items() if not k.startswith("head.")})
         if problems:
-            raise WeightsNotFoundError(f"timm's pre-trained weights do not match {backbone}: {problems}")
+            raise InputError(None, f"timm's pre-trained weights for {backbone} do not match the "
+                             f"model ({problems})")
         source = f"pretrained:{backbone}"
     else:
         path = Path(weights_str).expanduser()

@@ -22,6 +22,7 @@ class MainWindow(QtWidgets.QMainWindow):
     def __init__(self, settings: QtCore.QSettings, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
         self.settings = settings
+        self.setObjectName("bearing_main")
         self.ask_before_close = True
         self.demo_options: dict = {}  # folder / size / counts for ensure_demo (tests: a tiny demo)
         self.last_error = ""

@@ -26,7 +26,8 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--size", type=int, default=2048, help="image side in pixels")
+    ap.add_argument("--size", type=int, default=2048, help="image height in pixels")
+    ap.add_argument("--width", type=int, default=0, help="image width (default: = size)")
     ap.add_argument("--repeats", type=int, default=20)
     ap.add_argument("--cls", default="LC", choices=("LC", "SC", "OD"))
     args = ap.parse_args()
@@ -41,7 +42,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp) / "data"
         counts = {(args.cls, "train", "good"): 1}
-        render_demo(data, seed=0, size=(args.size, args.size), counts=counts)
+        render_demo(data, seed=0, size=(args.width or args.size, args.size), counts=counts)
         w = create_window(make_settings(Path(tmp) / "settings.ini"))
         w.ask_before_close = False
         w.resize(1400, 900)
@@ -75,6 +76,25 @@ def main() -> int:
             wait.exec()
             w.viewer.view.graphics.viewport().repaint()  # the overlay actually drawn
             times.append((time.perf_counter() - t0) * 1000)
+        # Painting: cost of one mouse-move step of a brush stroke, and of finishing the stroke
+        # (undo step + atomic PNG save + overlay re-render), on this image.
+        view, labels = w.viewer.view, s.labels
+        view.set_tool("brush")
+        move_ms, end_ms = [], []
+        h_img, w_img = s.loaded.shape
+        for k in range(args.repeats):
+            x, y = w_img * 0.3 + 5 * k, h_img * 0.3 + 3 * k
+            view.stroke_started.emit(x, y)
+            for j in range(20):
+                t0 = time.perf_counter()
+                view.stroke_moved.emit(x + 4 * j, y + 2 * j)
+                view.graphics.viewport().repaint()
+                move_ms.append((time.perf_counter() - t0) * 1000)
+            t0 = time.perf_counter()
+            view.stroke_finished.emit()
+            view.graphics.viewport().repaint()
+            end_ms.append((time.perf_counter() - t0) * 1000)
+        view.set_tool("pan")
         levels, cfg = s.loaded.levels, s.class_config()
         bare = []
         for _ in range(max(3, args.repeats // 4)):
@@ -85,10 +105,12 @@ def main() -> int:
         w.close()
     times.sort()
     p90 = times[min(len(times) - 1, int(round(0.9 * (len(times) - 1))))]
-    print(f"overlay latency, {cls} {args.size}x{args.size}, {args.repeats} parameter changes: "
+    print(f"overlay latency, {cls} {args.width or args.size}x{args.size}, {args.repeats} parameter changes: "
           f"median {statistics.median(times):.0f} ms, p90 {p90:.0f} ms "
           f"(aim: median < 150 ms)")
     print(f"bare preprocess_sample(keep_stages=True): median {statistics.median(bare):.0f} ms")
+    print(f"painting: brush move step median {statistics.median(move_ms):.1f} ms, stroke end "
+          f"(undo step + PNG save + overlay) median {statistics.median(end_ms):.0f} ms")
     from bearing_gui.qt import NONE_LEAK_DETECTED
 
     if NONE_LEAK_DETECTED:

@@ -108,16 +108,19 @@ class LabelController(QtCore.QObject):
         self._paint_segment([last, (x, y)])
 
     def _paint_segment(self, pts) -> None:
+        # The mask is painted as the mouse moves (cheap: only the segment's box), but the overlay
+        # is re-rendered once at the end of the stroke; the viewer draws a preview path meanwhile,
+        # so painting stays smooth on 5-megapixel images.
         box = paint_stroke(self.mask, pts, self.brush_radius, self._stroke_value)
         if box is not None:
             self._stroke_box = union_box(self._stroke_box, box)
-            self.mask_changed.emit()
 
     def end_stroke(self) -> None:
         if self._stroke_before is None or self.mask is None:
             return
         edit = MaskEdit.between(self._stroke_before, self.mask, self._stroke_box)
         self._stroke_before = None
+        self.mask_changed.emit()
         if edit is not None:
             self._push(edit, "Erase" if not self._stroke_value else "Brush stroke",
                        mark_dent=self._stroke_value)

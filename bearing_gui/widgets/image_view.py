@@ -123,6 +123,13 @@ class ImageView(QtWidgets.QWidget):
         self._rubber.setZValue(30)
         self._rubber.hide()
         self.view_box.addItem(self._rubber)
+        self._stroke_path = QtWidgets.QGraphicsPathItem()
+        self._stroke_path.setZValue(35)
+        self._stroke_path.hide()
+        self.view_box.addItem(self._stroke_path, ignoreBounds=True)
+        self.stroke_started.connect(self._preview_start)
+        self.stroke_moved.connect(self._preview_move)
+        self.stroke_finished.connect(self._preview_end)
         self._brush_cursor = QtWidgets.QGraphicsEllipseItem()
         self._brush_cursor.setPen(pg.mkPen("#ffffff", width=1, cosmetic=True))
         self._brush_cursor.setZValue(40)
@@ -357,6 +364,27 @@ class ImageView(QtWidgets.QWidget):
         self._poly_line.setData([], [])
         self._brush_cursor.setVisible(tool in ("brush", "eraser"))
         self.view_box.setMouseEnabled(True, True)
+
+    def _preview_start(self, x: float, y: float) -> None:
+        erase = self.tool == "eraser"
+        pen = QtGui.QPen(QtGui.QColor(80, 80, 80, 160) if erase else QtGui.QColor(255, 60, 60, 140))
+        pen.setWidthF(2 * self.brush_radius)  # in image pixels, like the brush
+        pen.setCapStyle(QtCore.Qt.PenCapStyle.RoundCap)
+        pen.setJoinStyle(QtCore.Qt.PenJoinStyle.RoundJoin)
+        self._stroke_path.setPen(pen)
+        path = QtGui.QPainterPath(QtCore.QPointF(x, y))
+        path.lineTo(x + 0.01, y)
+        self._stroke_path.setPath(path)
+        self._stroke_path.show()
+
+    def _preview_move(self, x: float, y: float) -> None:
+        path = self._stroke_path.path()
+        path.lineTo(x, y)
+        self._stroke_path.setPath(path)
+
+    def _preview_end(self) -> None:
+        self._stroke_path.hide()
+        self._stroke_path.setPath(QtGui.QPainterPath())
 
     def set_brush_radius(self, radius: float) -> None:
         self.brush_radius = radius

@@ -165,3 +165,24 @@ def test_layout_and_recent_are_remembered(make_window, demo_data, qtbot, setting
     assert w2.recent()[0] == str(demo_data)
     assert not w2.docks["samples"].isVisible()
     assert [a.text() for a in w2.recent_menu.actions()] == [str(demo_data)]
+
+
+def test_main_opens_the_given_folder(demo_data, tmp_path, qtbot):
+    from bearing_gui import app as app_mod
+
+    seen = {}
+
+    def check_and_quit():
+        win = next(w for w in QtWidgets.QApplication.topLevelWidgets()
+                   if w.objectName() == "bearing_main" and w.isVisible())
+        seen["samples"] = len(win.session.samples)
+        seen["title"] = win.windowTitle()
+        win.ask_before_close = False
+        win.close()
+        QtWidgets.QApplication.instance().quit()
+
+    QtCore.QTimer.singleShot(300, check_and_quit)
+    rc = app_mod.main([str(demo_data), "--settings", str(tmp_path / "s.ini")])
+    assert rc == 0
+    assert seen["samples"] == 24 and seen["title"].startswith("data *")
+    assert (tmp_path / "s.ini").exists()  # layout and recent list went to the given settings

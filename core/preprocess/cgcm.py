@@ -209,13 +209,18 @@ def circle_candidates(binary: np.ndarray, params: CGCMParams
 
 def select_circle(passed: list[CircleShape], shape: tuple[int, int], params: CGCMParams
                   ) -> CircleShape | None:
-    """Of the ``top_k`` largest passed candidates, the one nearest the image centre."""
+    """Of the ``top_k`` largest passed candidates, the one nearest the image centre; if another of
+    them is concentric with it (centres closer than 5 % of its radius: the bore or the rib of the
+    same ring), the largest of those, i.e. the ring's outer edge."""
     if not passed:
         return None
-    k = params.top_k if params.r_mean is not None else 1
     h, w = shape
     mx, my = (w - 1) / 2.0, (h - 1) / 2.0
-    return min(passed[:k], key=lambda s: (s.cx - mx) ** 2 + (s.cy - my) ** 2)
+    top = passed[:params.top_k]
+    nearest = min(top, key=lambda s: (s.cx - mx) ** 2 + (s.cy - my) ** 2)
+    same_ring = [s for s in top
+                 if math.hypot(s.cx - nearest.cx, s.cy - nearest.cy) <= 0.05 * nearest.r]
+    return max(same_ring, key=lambda s: s.r)
 
 
 def ring_boundaries(cr: float, params: CGCMParams) -> tuple[float, float]:

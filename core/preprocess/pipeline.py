@@ -11,7 +11,6 @@ candidates, crop boxes and boundary points are always in level-0 pixels.
 from __future__ import annotations
 
 import dataclasses
-import math
 from dataclasses import dataclass, field
 from typing import Iterable, Sequence
 
@@ -196,15 +195,18 @@ def preprocess_sample(levels: Sequence[np.ndarray], cls: str, config: ClassConfi
 
 
 def fit_class_statistics(level0_images: Iterable[np.ndarray], cls: str, config: ClassConfig,
-                         progress: ProgressFn | None = None) -> ClassConfig:
+                         progress: ProgressFn | None = None, *,
+                         problems: list[tuple[int, str]] | None = None) -> ClassConfig:
     """A copy of ``config`` with the data-set statistics filled in from level-0 training images.
 
-    LC/SC: ``r_mean`` = mean radius of the chosen circle (found without the r_mean window, i.e. the
-    largest round candidate), over the images, after dropping radii more than 2 * dr away from the
-    median (a few wrong detections must not shift the mean). OD: ``global_centre`` = mean
-    ellipse centre. Images where no ROI is found are skipped; if none succeeds, raises
-    :class:`ROINotFoundError`. ``progress(done, total)`` is called after each image (total may be
-    None for a plain iterable).
+    LC/SC: ``r_mean`` = mean radius of the chosen circle (found without the r_mean window) over
+    the images. OD: ``global_centre`` = mean ellipse centre (found without a global centre).
+    Both means leave out values far from the median (radii more than 2 x dr off; centres more
+    than a quarter of the median semi-minor axis off), so a few wrong detections cannot shift them.
+    Images where no ROI is found are left out and, when ``problems`` is a list, reported in it as
+    (index, reason); if no image succeeds, raises :class:`ROINotFoundError`.
+    ``progress(done, total, message)`` is called after each image (total is None for an iterable
+    without a length).
     """
     total = len(level0_images) if hasattr(level0_images, "__len__") else None
     values: list[tuple[float, ...]] = []
@@ -229,9 +231,11 @@ def fit_class_statistics(level0_images: Iterable[np.ndarray], cls: str, config: 
                 x0, y0, x1, y1 = precrop_box(img.shape, unfitted.eggcc)
                 binary = cgmp(img[y0:y1, x0:x1], unfitted.cgmp)
                 chosen = find_ellipse_roi(binary, unfitted.eggcc, (x0, y0))[0]
-                values.append((chosen.cx, chosen.cy))
+                values.append((chosen.cx, chosen.cy, chosen.b))
         except ROINotFoundError as exc:
             failures.append(f"image {i}: {exc.reason}")
+            if problems is not None:
+                problems.append((i, exc.reason))
         if progress is not None:
             progress(i + 1, total, f"fitting {cls} statistics")
     if not values:
@@ -245,8 +249,8 @@ def fit_class_statistics(level0_images: Iterable[np.ndarray], cls: str, config: 
         keep = np.abs(radii - med) <= 2.0 * config.cgcm.dr * med
         r_mean = float(radii[keep].mean())
         return dataclasses.replace(config, cgcm=dataclasses.replace(config.cgcm, r_mean=r_mean))
-    gx, gy = arr.mean(axis=0)
-    if not (math.isfinite(gx) and math.isfinite(gy)):  # pragma: no cover - defensive
-        raise ROINotFoundError(None, f"{cls}: the fitted centre is not finite")
+    med_x, med_y, med_b = np.median(arr, axis=0)
+    keep = np.hypot(arr[:, 0] - med_x, arr[:, 1] - med_y) <= 0.25 * med_b
+    gx, gy = arr[keep, :2].mean(axis=0)
     return dataclasses.replace(
         config, eggcc=dataclasses.replace(config.eggcc, global_centre=(float(gx), float(gy))))

@@ -168,8 +168,10 @@ def test_top_k_picks_nearest_centre_among_largest():
     assert select_circle(passed, (512, 512), p) is passed[1]
     assert select_circle(passed, (512, 512), dataclasses.replace(p, top_k=3)) is passed[2]
     assert select_circle(passed, (512, 512), dataclasses.replace(p, top_k=1)) is passed[0]
-    # before r_mean is fitted the largest round candidate wins
-    assert select_circle(passed, (512, 512), dataclasses.replace(p, r_mean=None)) is passed[0]
+    # a concentric larger candidate (the outer edge of the same ring as a bore) takes the place
+    ring = [CircleShape(254, 255, 170), CircleShape(255.5, 255.5, 95), CircleShape(60, 60, 50)]
+    assert select_circle(ring[1:], (512, 512), p) is ring[1]
+    assert select_circle(ring, (512, 512), p) is ring[0]
     assert select_circle([], (512, 512), p) is None
 
 
@@ -295,6 +297,18 @@ def test_fit_recovers_r_mean_and_global_centre():
     assert gx == pytest.approx(np.mean([s[1]["cx"] for s in sides]), abs=1.0)
     assert gy == pytest.approx(np.mean([s[1]["cy"] for s in sides]), abs=1.0)
     assert fitted.is_fitted and not default_class_config("OD").is_fitted
+
+
+def test_fit_reports_failures_and_ignores_outliers():
+    rng = np.random.default_rng(18)
+    sides = [draw_side(rng, cx=256.0, cy=256.0) for _ in range(4)]
+    odd = draw_side(rng, cx=300.0, cy=256.0)  # one far-off centre must not shift the mean
+    blank = np.zeros((512, 512), np.uint8)
+    problems: list = []
+    fitted = fit_class_statistics([s[0] for s in sides] + [odd[0], blank], "OD",
+                                  default_class_config("OD"), problems=problems)
+    assert fitted.eggcc.global_centre == pytest.approx((256.0, 256.0), abs=0.5)
+    assert problems == [(5, problems[0][1])] and "blank" in problems[0][1]
 
 
 def test_fit_with_no_usable_image_raises():

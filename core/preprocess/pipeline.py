@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 
 from core.config import param
-from core.errors import ROINotFoundError
+from core.errors import InputError, ROINotFoundError
 from core.preprocess.cgcm import (CircleShape, circle_crop_box, circle_edges, find_circle_roi,
                                   ring_mask)
 from core.preprocess.cgmp import cgmp
@@ -129,8 +129,9 @@ def _check_levels(levels: Sequence[np.ndarray], cls: str, config: ClassConfig, p
         if lv.dtype != np.uint8 or lv.ndim != 2:
             raise ValueError(f"level {i} must be a uint8 (H, W) array, got {lv.dtype} {lv.shape}")
         if lv.shape != shape:
-            raise ROINotFoundError(path, f"level {i} is {lv.shape[1]}x{lv.shape[0]} but level 0 "
-                                         f"is {shape[1]}x{shape[0]}")
+            raise InputError(path, f"level {i} is {lv.shape[1]}x{lv.shape[0]} but level 0 is "
+                                   f"{shape[1]}x{shape[0]}",
+                             "all brightness levels of a sample must have the same size")
     _check_not_blank(levels[0], config.cgmp, path)
 
 

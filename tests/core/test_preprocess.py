@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from core.config import ConfigError, from_dict, load_json, save_json, to_dict
-from core.errors import ROINotFoundError
+from core.errors import InputError, ROINotFoundError
 from core.preprocess import (CircleShape, PreprocessConfig, default_class_config,
                              fit_class_statistics, preprocess_sample)
 from core.preprocess.cgcm import select_circle
@@ -207,8 +207,8 @@ def test_plain_noise_raises_never_a_wrong_crop(cls):
 def test_mismatched_level_sizes_raise():
     rng = np.random.default_rng(9)
     l0, _, _ = draw_ring(rng)
-    with pytest.raises(ROINotFoundError, match="level 1"):
-        preprocess_sample([l0, l0[:-2], l0], "LC", default_class_config("LC"))
+    with pytest.raises(InputError, match="s/001_0.png: level 1 is 512x510 but level 0 is 512x512"):
+        preprocess_sample([l0, l0[:-2], l0], "LC", default_class_config("LC"), path="s/001_0.png")
 
 
 def test_side_view_ellipse_and_global_centre_crop():

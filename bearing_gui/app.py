@@ -111,7 +111,8 @@ def create_window(settings: QtCore.QSettings | None = None):
     return MainWindow(settings or make_settings())
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def launch(argv: Sequence[str] | None = None):
+    """Parse the command line, create and show the main window, start opening PATH or the demo."""
     parser = argparse.ArgumentParser(prog="bearing-gui", description=__doc__.splitlines()[0])
     parser.add_argument("path", nargs="?", help="data set folder or project file (default: demo)")
     parser.add_argument("--settings", help=argparse.SUPPRESS)
@@ -125,7 +126,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         window.open_path(args.path)
     else:
         QtCore.QTimer.singleShot(0, window.open_demo)
-    return app.exec()
+    return window
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    window = launch(argv)
+    return QtWidgets.QApplication.instance().exec() if window is not None else 1
 
 
 if __name__ == "__main__":

@@ -66,8 +66,13 @@ def make_window(qtbot, settings_path):
         w.resize(1280, 800)
         w.show()
         qtbot.waitExposed(w)
+        w.raise_()
         w.activateWindow()
-        qtbot.waitUntil(lambda: QtWidgets.QApplication.activeWindow() is w, timeout=3000)
+        try:
+            qtbot.waitUntil(lambda: QtWidgets.QApplication.activeWindow() is w, timeout=3000)
+        except Exception:
+            raise AssertionError(f"window not active; active: {QtWidgets.QApplication.activeWindow()}, "
+                                 f"top: {[x.objectName() or type(x).__name__ for x in QtWidgets.QApplication.topLevelWidgets() if x.isVisible()]}")
         windows.append(w)
         return w
 

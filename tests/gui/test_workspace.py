@@ -167,22 +167,32 @@ def test_layout_and_recent_are_remembered(make_window, demo_data, qtbot, setting
     assert [a.text() for a in w2.recent_menu.actions()] == [str(demo_data)]
 
 
-def test_main_opens_the_given_folder(demo_data, tmp_path, qtbot):
-    from bearing_gui import app as app_mod
+def test_launch_opens_the_given_folder(demo_data, tmp_path, qtbot):
+    from bearing_gui.app import launch
 
-    seen = {}
-
-    def check_and_quit():
-        win = next(w for w in QtWidgets.QApplication.topLevelWidgets()
-                   if w.objectName() == "bearing_main" and w.isVisible())
-        seen["samples"] = len(win.session.samples)
-        seen["title"] = win.windowTitle()
-        win.ask_before_close = False
-        win.close()
-        QtWidgets.QApplication.instance().quit()
-
-    QtCore.QTimer.singleShot(300, check_and_quit)
-    rc = app_mod.main([str(demo_data), "--settings", str(tmp_path / "s.ini")])
-    assert rc == 0
-    assert seen["samples"] == 24 and seen["title"].startswith("data *")
+    win = launch([str(demo_data), "--settings", str(tmp_path / "s.ini")])
+    qtbot.addWidget(win)
+    win.ask_before_close = False
+    assert len(win.session.samples) == 24 and win.windowTitle().startswith("data *")
+    win.session.wait_idle()
+    win.close()
     assert (tmp_path / "s.ini").exists()  # layout and recent list went to the given settings
+
+
+def test_missing_level_is_marked_and_explained(make_window, demo_data, qtbot):
+    victim = demo_data / "OD" / "test" / "good"
+    sid = sorted(p.name for p in victim.iterdir())[0].split("_")[0]
+    (victim / f"{sid}_2.png").unlink()
+    w = make_window()
+    assert w.open_path(demo_data)
+    wait_sample(qtbot, w)
+    k = f"OD/test/good/{sid}"
+    assert w.browser._items[k].text(2) == "problem"
+    assert "level" in w.browser._items[k].toolTip(2)
+    w.session.select_key(k)
+    wait_sample(qtbot, w, k)
+    key(qtbot, w, "3")
+    assert w.viewer.view.message_shown and "Level 2" in w.viewer.view.message.text()
+    key(qtbot, w, "1")
+    assert not w.viewer.view.message_shown  # the levels that exist still show
+    assert "level 2" in w.session.result_error.lower()  # OD needs all three levels

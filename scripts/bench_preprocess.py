@@ -32,7 +32,8 @@ import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from core.preprocess import default_class_config, fit_class_statistics, preprocess_sample  # noqa: E402
+from core.preprocess import (default_class_config, fit_class_statistics,  # noqa: E402
+                             preprocess_sample)
 from core.preprocess.eggcc import precrop_box  # noqa: E402
 from core.synth.ring import render_end_face  # noqa: E402
 from core.synth.sample import sample_rng  # noqa: E402

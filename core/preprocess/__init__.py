@@ -13,6 +13,7 @@ from core.preprocess.pipeline import (ClassConfig, ODConfig, PreprocessConfig, P
 
 __all__ = [
     "CGCMParams", "CGMPParams", "CircleShape", "ClassConfig", "ComposeParams", "EGGCCParams",
-    "EllipseShape", "ODConfig", "PreprocessConfig", "SCConfig", "PreprocessResult", "default_class_config",
+    "EllipseShape", "ODConfig", "PreprocessConfig", "PreprocessResult", "SCConfig",
+    "default_class_config",
     "fit_class_statistics", "preprocess_sample",
 ]

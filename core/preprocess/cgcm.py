@@ -1,15 +1,15 @@
 """CGCM, Circle-Guided Cropping & Masking (LC and SC end faces).
 
-Circle candidates come from the contours of the CGMP binary image (SC: of its inverted Canny edges).
-Each contour gets a circle: the disc of the same area at the area centroid (or, when that fails,
-a consensus circle through point triples), refined by algebraic least-squares (Kasa) fits on the
-contour points near it, so clutter merged into the contour (a plate edge or a plate touching the
-ring) neither pulls the circle nor fails it. Candidates are
-judged by area, roundness (angular coverage of the circle by contour points, RMS residual of those
-points relative to the radius, the contour's fill of the fitted disc) and the radius window
-``r_mean * (1 +- dr)``.
-The chosen circle (cx, cy, cr) gives the ring mask between ``c_inner`` and ``c_outer`` and a square
-crop centred on (cx, cy). See :class:`core.preprocess.params.CGCMParams` for the selection rule.
+Circle candidates are the contours of the CGMP binary image (SC: of its inverted Canny edges).
+Each contour gets a circle: the disc of the same area at the area centroid (or, when that covers
+too little of the contour, a consensus circle through point triples), refined by algebraic
+least-squares (Kasa) fits on the contour points near it, so clutter merged into the contour (a
+plate edge or a plate touching the ring) neither pulls the circle nor fails it. Candidates are
+judged by area, roundness (angular coverage of the circle by contour points, RMS residual of
+those points relative to the radius, the contour's fill of the fitted disc) and the radius
+window ``r_mean * (1 +- dr)``. The chosen circle (cx, cy, cr) gives the ring mask between
+``c_inner`` and ``c_outer`` and a square crop centred on (cx, cy). See
+:class:`core.preprocess.params.CGCMParams` for the selection rule.
 """
 
 from __future__ import annotations

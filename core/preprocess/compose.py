@@ -17,7 +17,7 @@ from core.preprocess.params import ComposeParams
 
 
 def crop_padded(img: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
-    """``img[y0:y1, x0:x1]`` with the part outside the image filled with zeros (a view if inside)."""
+    """``img[y0:y1, x0:x1]``, the part outside the image filled with zeros (a view if inside)."""
     x0, y0, x1, y1 = box
     h, w = img.shape[:2]
     if x0 >= 0 and y0 >= 0 and x1 <= w and y1 <= h:

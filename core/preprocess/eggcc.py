@@ -59,7 +59,7 @@ def precrop_box(shape: tuple[int, int], params: EGGCCParams) -> tuple[int, int, 
 
 
 def ellipse_from_rotated_rect(rect, dx: float = 0.0, dy: float = 0.0) -> EllipseShape:
-    """``cv2.fitEllipse``'s ((cx, cy), (w, h), angle) as semi-axes a >= b and the major-axis angle."""
+    """``cv2.fitEllipse``'s ((cx, cy), (w, h), angle) as semi-axes a >= b and major-axis angle."""
     (cx, cy), (w, h), ang = rect
     if w >= h:
         a, b, major = w / 2.0, h / 2.0, ang

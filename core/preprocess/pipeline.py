@@ -34,7 +34,7 @@ CLASSES = ("LC", "SC", "OD")
 
 @dataclass
 class ClassConfig:
-    """Everything that preprocesses one class: CGMP, then either CGCM (circle) or EGGCC (ellipse)."""
+    """Everything that preprocesses one class: CGMP, then CGCM (circle) or EGGCC (ellipse)."""
 
     cgmp: CGMPParams = param(default_factory=CGMPParams, help="CGMP binarisation",
                              group="CGMP")
@@ -113,7 +113,7 @@ class PreprocessResult:
     extras: dict = field(default_factory=dict)
 
     def crop_mask(self, mask_full: np.ndarray) -> np.ndarray:
-        """A bool mask in level-0 coordinates cut to this crop (zero-padded), in crop coordinates."""
+        """A bool mask in level-0 coordinates cut to this crop (zero-padded): crop coordinates."""
         return crop_padded(np.asarray(mask_full, dtype=bool), self.crop)
 
     def to_geometry(self) -> dict:

@@ -227,8 +227,8 @@ def test_side_view_ellipse_and_global_centre_crop():
     x0, y0, x1, y1 = res.crop
     assert res.composed.shape[:2] == (y1 - y0, x1 - x0)
     inner = levels[2][max(y0, 0):y1, max(x0, 0):x1]
-    assert np.array_equal(res.composed[max(-y0, 0):, max(-x0, 0):, 2][:inner.shape[0], :inner.shape[1]],
-                          inner)
+    got = res.composed[max(-y0, 0):, max(-x0, 0):, 2][:inner.shape[0], :inner.shape[1]]
+    assert np.array_equal(got, inner)
     # stages live in the pre-crop frame
     px0, py0, px1, py1 = res.extras["precrop"]
     assert res.stages["closed"].shape == (py1 - py0, px1 - px0)
@@ -252,7 +252,8 @@ def test_ellipse_leaving_the_precrop_is_skipped_for_the_next_one():
     img = _noise(img.astype(np.float64), rng)
     cfg = default_class_config("OD")
     res = preprocess_sample(levels_of(img), "OD", cfg)
-    assert res.shape.a == pytest.approx(120, rel=0.03) and res.shape.b == pytest.approx(60, rel=0.03)
+    assert res.shape.a == pytest.approx(120, rel=0.03)
+    assert res.shape.b == pytest.approx(60, rel=0.03)
     assert res.candidates[0].a > 200  # the larger one was a candidate, but not inside
 
 

@@ -290,7 +290,22 @@ class MainWindow(QtWidgets.QMainWindow):
         self.setWindowTitle(self.session.title)
 
     def _confirm_discard(self) -> bool:
-        if not self.session.dirty or self.session.project is None or not self.ask_before_close:
+        if not self.ask_before_close:
+            return True
+        unsaved = self.session.labels.unsaved
+        if unsaved:
+            self.session.labels.retry_save()
+        if unsaved:
+            keys = ", ".join(sorted(unsaved)[:5]) + (" …" if len(unsaved) > 5 else "")
+            answer = QtWidgets.QMessageBox.warning(
+                self, "Labels not saved",
+                f"{len(unsaved)} sample(s) could not be saved ({keys}):\n\n"
+                f"{next(iter(unsaved.values()))}\n\nClose anyway and lose these labels?",
+                QtWidgets.QMessageBox.StandardButton.Discard
+                | QtWidgets.QMessageBox.StandardButton.Cancel)
+            if answer != QtWidgets.QMessageBox.StandardButton.Discard:
+                return False
+        if not self.session.dirty or self.session.project is None:
             return True
         answer = QtWidgets.QMessageBox.question(
             self, "Unsaved project changes",

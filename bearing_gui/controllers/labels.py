@@ -3,8 +3,10 @@
 One brush stroke (press .. release), one polygon, one rectangle or one good/dent mark is one undo
 step. Every step is saved at once (atomic PNG + labels.json via ``core.labels``), so a crash or a
 kill loses nothing. A failed save leaves the sample marked unsaved and ``save_failed`` says why;
-the next edit, or ``retry_save``, tries again. The undo history belongs to the current sample and
-is cleared when another sample is opened (its edits are on disk by then).
+the next edit, or ``retry_save``, tries again. An unsaved sample's mask and label are kept in memory
+when another sample is opened (shown again when it is reopened) and every unsaved sample is
+retried on each sample change. The undo history belongs to the current sample and is cleared when
+another sample is opened.
 """
 
 from __future__ import annotations
@@ -65,6 +67,7 @@ class LabelController(QtCore.QObject):
         self.mask: np.ndarray | None = None
         self.label = ""
         self.unsaved: dict[str, str] = {}  # key -> why the last save failed
+        self._held: dict[str, tuple[LabelTarget, np.ndarray, str]] = {}  # unsaved, not current
         self.brush_radius = 8.0
         self._stroke_before: np.ndarray | None = None
         self._stroke_points: list[tuple[float, float]] = []
@@ -72,20 +75,44 @@ class LabelController(QtCore.QObject):
         self._stroke_value = True
 
     def set_store(self, store: LabelStore | None) -> None:
+        self.set_target(None)  # retries what is still unsaved in the old store
         self.store = store
         self.unsaved.clear()
-        self.set_target(None)
+        self._held.clear()
 
     def set_target(self, target: LabelTarget | None) -> None:
+        if self.target is not None and self.mask is not None and self.target.key in self.unsaved:
+            self._held[self.target.key] = (self.target, self.mask, self.label)
         self.undo_stack.clear()
         self.target = target
+        self._retry_held(skip=target.key if target is not None else None)
         if target is None:
             self.mask, self.label = None, ""
+        elif target.key in self._held:  # its last save failed: show what the person drew
+            _, self.mask, self.label = self._held.pop(target.key)
         else:
             self.mask = (target.mask.astype(bool).copy() if target.mask is not None
                          else np.zeros(target.shape, bool))
             self.label = self.store.label(target.key, target.group) if self.store else ""
         self.mask_changed.emit()
+
+    def _retry_held(self, skip: str | None) -> None:
+        for key, (target, mask, label) in list(self._held.items()):
+            if key == skip:
+                continue
+            try:
+                self._write(target, mask, label)
+            except (BearingError, OSError) as exc:
+                self.unsaved[key] = str(exc)
+                continue
+            del self._held[key]
+            self.unsaved.pop(key, None)
+            self.label_changed.emit(key, label)
+            self.saved.emit(key)
+
+    def _write(self, target: LabelTarget, mask: np.ndarray, label: str) -> None:
+        self.store.set_label(target.key, target.group, label)
+        save_mask(target.mask_path, mask if label == "dent" else None)
 
     def label_of(self, key: str, group: str) -> str:
         return self.store.label(key, group) if self.store else ""
@@ -170,8 +197,7 @@ class LabelController(QtCore.QObject):
         if t is None or self.store is None or self.mask is None:
             return False
         try:
-            self.store.set_label(t.key, t.group, self.label)
-            save_mask(t.mask_path, self.mask if self.label == "dent" else None)
+            self._write(t, self.mask, self.label)
         except (BearingError, OSError) as exc:
             self.unsaved[t.key] = str(exc)
             self.label_changed.emit(t.key, self.label)

@@ -140,3 +140,33 @@ def test_patch_grid_follows_mask(make_window, demo_data, qtbot):
     assert cells[4, 4] and not cells[-1, -1] and not cells[0, 20]
     assert 4 < cells.sum() < 0.2 * cells.size
     assert "abnormal" in w.label_panel.grid_info.text()
+
+
+def test_unsaved_mask_is_kept_when_moving_on_and_saved_later(make_window, demo_data, qtbot,
+                                                             monkeypatch):
+    import core.io.masks as masks
+
+    w = _open_good(make_window, demo_data, qtbot)
+    k = w.session.current.key
+    mask_file = demo_data / "LC" / "ground_truth" / "good" / f"{k.rsplit('/', 1)[1]}_mask.png"
+
+    def full_disk(path, mask):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(masks, "write_mask", full_disk)
+    key(qtbot, w, "R")
+    drag_image(w.viewer.view, [(30, 40), (40, 45), (60, 80)])
+    painted = w.session.labels.mask.copy()
+    key(qtbot, w, "N")  # move on while the disk is still full
+    wait_sample(qtbot, w)
+    assert w.session.current.key != k and k in w.session.labels.unsaved
+    w.session.select_key(k)  # come back: the drawing is still there
+    wait_sample(qtbot, w, k)
+    assert np.array_equal(w.session.labels.mask, painted)
+    monkeypatch.undo()  # disk freed
+    key(qtbot, w, "N")  # leaving retries the save
+    wait_sample(qtbot, w)
+    assert k not in w.session.labels.unsaved
+    from core.io.masks import read_mask
+
+    assert np.array_equal(read_mask(mask_file), painted)

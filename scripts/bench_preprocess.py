@@ -35,18 +35,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from core.preprocess import (default_class_config, fit_class_statistics,  # noqa: E402
                              preprocess_sample)
 from core.preprocess.eggcc import precrop_box  # noqa: E402
-from core.synth.ring import render_end_face  # noqa: E402
-from core.synth.sample import sample_rng  # noqa: E402
-from core.synth.side import render_side  # noqa: E402
+from core.synth import render_sample, sample_rng  # noqa: E402
 
 _SHAPES = {"ellipse": cv2.MORPH_ELLIPSE, "rect": cv2.MORPH_RECT, "cross": cv2.MORPH_CROSS}
 
 
 def render(cls: str, split: str, group: str, index: int, size: int, seed: int):
-    rng = sample_rng(seed, cls, split, group, index)
-    if cls == "OD":
-        return render_side(rng, (size, size), group == "dent")
-    return render_end_face(rng, (size, size), group == "dent", cls)
+    return render_sample(cls, sample_rng(seed, cls, split, group, index), (size, size),
+                         group == "dent")
 
 
 def make_floor(levels, cls, config, result):

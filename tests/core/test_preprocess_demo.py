@@ -11,10 +11,7 @@ import numpy as np
 import pytest
 
 from core.preprocess import default_class_config, fit_class_statistics, preprocess_sample
-
-synth_ring = pytest.importorskip("core.synth.ring")
-synth_side = pytest.importorskip("core.synth.side")
-from core.synth.sample import sample_rng  # noqa: E402
+from core.synth import render_sample, sample_rng
 
 SIZE = (512, 512)
 SEEDS = (1, 2, 3)
@@ -22,10 +19,8 @@ N_TRAIN, N_TEST = 8, 30
 
 
 def render(seed: int, cls: str, split: str, group: str, index: int):
-    rng = sample_rng(seed, cls, split, group, index)
-    if cls == "OD":
-        return synth_side.render_side(rng, SIZE, group == "dent")
-    return synth_ring.render_end_face(rng, SIZE, group == "dent", cls)
+    """Sample ``index`` of the demo data set ``make-demo --seed SEED`` would write (in memory)."""
+    return render_sample(cls, sample_rng(seed, cls, split, group, index), SIZE, group == "dent")
 
 
 def true_centre_scale(geo: dict) -> tuple[float, float, float]:

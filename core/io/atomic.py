@@ -37,11 +37,15 @@ def atomic_path(path: str | Path, suffix: str | None = None) -> Iterator[Path]:
     ``path`` is left untouched.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(
-        prefix=f".{path.name}.", suffix=(suffix if suffix is not None else path.suffix) + ".tmp",
-        dir=path.parent,
-    )
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(
+            prefix=f".{path.name}.", suffix=(suffix if suffix is not None else path.suffix) + ".tmp",
+            dir=path.parent,
+        )
+    except OSError as exc:
+        exc.filename = str(path)  # name the file being saved, not a random temporary name
+        raise
     os.close(fd)
     tmp = Path(tmp_name)
     # mkstemp makes the file private (0600); a saved file should get the usual permissions
@@ -55,9 +59,11 @@ def atomic_path(path: str | Path, suffix: str | None = None) -> Iterator[Path]:
             os.fsync(f.fileno())
         os.replace(tmp, path)
         _fsync_dir(path.parent)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(OSError):
             tmp.unlink()
+        if isinstance(exc, OSError) and exc.filename in (None, str(tmp)):
+            exc.filename = str(path)  # e.g. ENOSPC from fsync carries no file name
         raise
 
 

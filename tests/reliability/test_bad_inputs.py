@@ -1,0 +1,189 @@
+"""The bad-input corpus through the loader, preprocessing and ``bearing-inspect preprocess``.
+
+Every bad sample gets an error that names its file and the problem; the batch finishes the other
+samples and lists the skipped ones; the CLI never prints a traceback and its exit code says
+whether anything was processed. Unwritable output (read-only folder, full disk) is an error that
+names the file, and leaves the previous file as it was.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import shutil
+import stat
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from core.errors import InputError, ROINotFoundError
+from core.io.cache import CacheParams, open_cache, write_cache
+from core.io.dataset import load_levels, load_mask, scan_dataset
+from core.preprocess.batch import preprocess_dataset
+from core.preprocess.pipeline import PreprocessConfig, preprocess_sample
+from tests.reliability.conftest import run_cli
+from tests.reliability.versions import FILE_NAMES, READERS, SAVERS
+
+
+def _samples(ds) -> dict:
+    return {s.key: s for s in ds.samples}
+
+
+def _problem_lines(text: str) -> list[str]:
+    return [line.strip() for line in text.splitlines()]
+
+
+def test_scan_lists_every_layout_problem_with_its_file(corpus):
+    ds = scan_dataset(corpus.root)
+    for case in corpus.layout:
+        hits = [p for p in ds.problems if p.path == case.path and case.problem in p.problem]
+        assert hits, f"no layout problem for {case.path.name!r} saying {case.problem!r}"
+        if case.key:
+            assert hits[0].sample_key == case.key
+    keys = set(_samples(ds))
+    assert set(corpus.good) <= keys and {c.key for c in corpus.bad} <= keys
+
+
+def test_each_bad_sample_fails_with_its_file_and_problem(corpus):
+    ds = scan_dataset(corpus.root)
+    samples = _samples(ds)
+    config = PreprocessConfig()
+    for case in corpus.bad:
+        s = samples[case.key]
+        with pytest.raises((InputError, ROINotFoundError)) as info:
+            levels = load_levels(s)
+            load_mask(s, levels[0].shape)
+            preprocess_sample(levels, s.cls, config.for_class(s.cls), path=s.first_path)
+        exc = info.value
+        assert exc.path == case.path, f"{case.key}: error names {exc.path}, not {case.path}"
+        assert case.problem.lower() in str(exc).lower(), f"{case.key}: {exc}"
+        assert str(case.path) in str(exc)
+
+
+def test_16_bit_and_colour_files_load_as_the_same_grey_pixels(corpus):
+    samples = _samples(scan_dataset(corpus.root))
+    for key, ref in corpus.same_as.items():
+        got, want = load_levels(samples[key]), load_levels(samples[ref])
+        assert all(np.array_equal(a, b) for a, b in zip(got, want)), key
+
+
+def test_batch_skips_the_bad_samples_lists_them_and_finishes_the_rest(corpus):
+    ds = scan_dataset(corpus.root)
+    result = preprocess_dataset(ds, PreprocessConfig(), CacheParams(size=64))
+    assert not result.cancelled
+    assert sorted(r.key for r in result.records) == sorted(corpus.good)
+    assert sorted(result.skipped) == sorted(c.key for c in corpus.bad)
+    for case in corpus.bad:
+        mine = [p for p in result.problems if p.sample_key == case.key]
+        assert len(mine) == 1, (case.key, mine)
+        assert mine[0].path == case.path and case.problem.lower() in mine[0].problem.lower(), mine[0]
+    assert sorted(result.fitted) == ["LC", "OD"]  # broken training images did not stop the fit
+    by_key = {r.key: r for r in result.records}
+    for key, ref in corpus.same_as.items():
+        assert np.array_equal(by_key[key].composed, by_key[ref].composed), key
+
+
+def test_cli_over_the_corpus_reports_each_skipped_file_and_writes_the_rest(corpus, tmp_path):
+    out, geo = tmp_path / "out" / "cache.h5", tmp_path / "out" / "geometry.json"
+    res = run_cli("preprocess", corpus.root, "--out", out, "--geometry-json", geo, "--size", "64",
+                  "--quiet")
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "Traceback" not in res.stderr and "Traceback" not in res.stdout
+    lines = _problem_lines(res.stdout)
+    n_all = len(corpus.good) + len(corpus.bad)
+    assert f"preprocessed {len(corpus.good)} of {n_all} samples" in res.stdout
+    assert f"skipped {len(corpus.bad)} sample(s):" in res.stdout
+    for case in corpus.bad:
+        assert any(line.startswith(f"{case.path}: ") and case.problem.lower() in line.lower()
+                   for line in lines), f"no line for {case.path} saying {case.problem!r}"
+    with open_cache(out) as cache:
+        keys = [k for c in cache.classes() for k in cache.keys(c)]
+    assert sorted(keys) == sorted(corpus.good)
+    assert sorted(p.name for p in out.parent.iterdir()) == ["cache.h5", "geometry.json"]
+
+
+def test_cli_with_nothing_usable_exits_1_and_writes_nothing(corpus, tmp_path):
+    root = tmp_path / "only bad"
+    for case in corpus.bad[:4]:
+        rel = case.path.relative_to(corpus.root)
+        if rel.parts[1] == "ground_truth":
+            continue
+        for p in case.path.parent.glob(case.path.name.rsplit("_", 1)[0] + "_*"):
+            dst = root / p.relative_to(corpus.root)
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(p, dst)
+    out = tmp_path / "cache.h5"
+    res = run_cli("preprocess", root, "--out", out, "--quiet")
+    assert res.returncode == 1, res.stdout + res.stderr
+    assert "Traceback" not in res.stderr
+    assert f"no sample could be preprocessed; {out} was not written" in res.stderr
+    assert not out.exists() and list(tmp_path.glob(".cache.h5*")) == []
+
+
+def test_cli_missing_data_set_and_bad_arguments(tmp_path):
+    res = run_cli("preprocess", tmp_path / "nowhere", "--out", tmp_path / "c.h5")
+    assert res.returncode == 1 and "Traceback" not in res.stderr
+    assert f"{tmp_path / 'nowhere'}: data set folder not found" in res.stderr
+    res = run_cli("preprocess", tmp_path, "--out", tmp_path / "c.h5", "--size", "huge")
+    assert res.returncode == 2 and "size must be a whole number" in res.stderr
+
+
+@pytest.fixture
+def readonly_folder(tmp_path):
+    folder = tmp_path / "read only"
+    folder.mkdir()
+    folder.chmod(stat.S_IRUSR | stat.S_IXUSR | stat.S_IRGRP | stat.S_IXGRP)
+    yield folder
+    folder.chmod(stat.S_IRWXU)
+
+
+def test_cli_read_only_output_folder_is_an_error_naming_the_file(corpus, readonly_folder):
+    out = readonly_folder / "cache.h5"
+    res = run_cli("preprocess", corpus.root, "--out", out, "--quiet", "--size", "64",
+                  fault=("readonly", str(readonly_folder)))
+    assert res.returncode == 1, res.stdout + res.stderr
+    assert "Traceback" not in res.stderr
+    assert f"error: {out}: Permission denied" in res.stderr
+    assert list(readonly_folder.iterdir()) == []
+
+
+def test_cli_full_disk_is_an_error_and_keeps_the_old_cache(corpus, tmp_path):
+    out = tmp_path / "cache.h5"
+    old = preprocess_dataset(scan_dataset(corpus.root), PreprocessConfig(), CacheParams(size=32),
+                             classes=["OD"])
+    write_cache(out, old.records, {"old": True}, params=CacheParams(size=32))
+    before = out.read_bytes()
+    res = run_cli("preprocess", corpus.root, "--out", out, "--quiet", "--size", "64",
+                  fault=("enospc",))
+    assert res.returncode == 1, res.stdout + res.stderr
+    assert "Traceback" not in res.stderr
+    assert f"error: {out}: {os.strerror(errno.ENOSPC)}" in res.stderr
+    assert out.read_bytes() == before
+    with open_cache(out) as cache:
+        assert cache.config == {"old": True}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cache.h5"]
+
+
+@pytest.mark.parametrize("kind", list(SAVERS))
+def test_full_disk_while_saving_raises_naming_the_file_and_keeps_the_old_one(kind, tmp_path,
+                                                                             monkeypatch):
+    path = tmp_path / FILE_NAMES[kind]
+    save = SAVERS[kind]()
+    save(path, 0)
+    real_fsync = os.fsync
+
+    def fsync(fd):
+        if stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    with pytest.raises((OSError, InputError)) as info:
+        save(path, 1)
+    exc = info.value
+    named = exc.path if isinstance(exc, InputError) else Path(exc.filename)
+    assert named == path and os.strerror(errno.ENOSPC) in str(exc)
+    monkeypatch.undo()
+    assert READERS[kind](path) == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == [path.name]

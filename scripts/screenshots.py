@@ -121,8 +121,16 @@ def main() -> int:
         w.viewer.set_mode("level 0")
         w.act_side.setChecked(True)
         w.viewer.set_side_by_side(True)
+        for name in ("samples", "preprocess", "labels"):
+            w.docks[name].hide()
         settle()
-        grab(w.viewer, "levels_side_by_side")
+        for v in w.viewer.side:
+            v.fit()
+        settle()
+        grab(w, "levels_side_by_side")
+        for name in ("samples", "preprocess", "labels"):
+            w.docks[name].show()
+        w.docks["preprocess"].raise_()
         w.act_side.setChecked(False)
         w.viewer.set_side_by_side(False)
 

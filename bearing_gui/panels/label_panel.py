@@ -6,6 +6,8 @@ from bearing_gui.controllers.session import SessionController
 from bearing_gui.panels.viewer_area import ViewerArea
 from bearing_gui.qt import QtCore, QtWidgets
 
+AUTOSAVE_HINT = ("Every stroke is saved at once: masks as ROOT/<class>/ground_truth/<group>/"
+                 "<sample>_mask.png, relabels in ROOT/labels.json.")
 TOOL_KEYS = {"pan": "Esc", "brush": "B", "eraser": "E", "polygon": "P", "rect": "R"}
 TOOL_NAMES = {"pan": "Pan / zoom", "brush": "Brush", "eraser": "Eraser", "polygon": "Polygon",
               "rect": "Rectangle"}
@@ -68,8 +70,8 @@ class LabelPanel(QtWidgets.QWidget):
         form.addRow("Brush radius", self.radius)
         form.addRow("Overlay opacity", self.opacity)
 
-        self.undo_btn = QtWidgets.QPushButton("Undo")
-        self.redo_btn = QtWidgets.QPushButton("Redo")
+        self.undo_btn = QtWidgets.QPushButton("Undo (Ctrl+Z)")
+        self.redo_btn = QtWidgets.QPushButton("Redo (Ctrl+Shift+Z)")
         self.undo_btn.setToolTip("Ctrl+Z: undo the last stroke / fill / mark")
         self.redo_btn.setToolTip("Ctrl+Shift+Z")
         self.undo_btn.clicked.connect(labels.undo_stack.undo)
@@ -101,8 +103,9 @@ class LabelPanel(QtWidgets.QWidget):
         self.input_size.currentIndexChanged.connect(self._update_grid)
         self.patch_size.currentIndexChanged.connect(self._update_grid)
 
-        self.save_status = QtWidgets.QLabel("")
+        self.save_status = QtWidgets.QLabel(AUTOSAVE_HINT)
         self.save_status.setWordWrap(True)
+        self.save_status.setStyleSheet("color:#999;")
 
         lay = QtWidgets.QVBoxLayout(self)
         lay.setContentsMargins(6, 6, 6, 6)

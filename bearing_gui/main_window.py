@@ -101,8 +101,10 @@ class MainWindow(QtWidgets.QMainWindow):
         mb = self.menuBar()
         S = QtGui.QKeySequence.StandardKey
         f = mb.addMenu("&File")
-        self.act_open = self._action("&Open data set or project…", self.open_dialog, S.Open,
-                                     "Open a data set folder or a saved project", menu=f)
+        self.act_open = self._action("&Open project…", self.open_project_dialog, S.Open,
+                                     "Open a saved project (*.bearing.json)", menu=f)
+        self._action("Open data set &folder…", self.open_folder_dialog, "Ctrl+Shift+O",
+                     "Open a data set folder (ROOT/LC|SC|OD/train|test/<group>/...)", menu=f)
         self._action("Open &demo project", self.open_demo, None,
                      "Open the built-in synthetic demo data set", menu=f)
         self.recent_menu = f.addMenu("Open &recent")
@@ -227,14 +229,18 @@ class MainWindow(QtWidgets.QMainWindow):
             self._remember_recent(str(self.session.project.path or Path(path)))
         return ok
 
-    def open_dialog(self) -> None:
+    def open_project_dialog(self) -> None:
         start = self.settings.value("last_dir", str(Path.home()))
-        dlg = QtWidgets.QFileDialog(self, "Open a data set folder or a project file", start)
-        dlg.setFileMode(QtWidgets.QFileDialog.FileMode.Directory)
-        dlg.setOption(QtWidgets.QFileDialog.Option.ShowDirsOnly, False)
-        dlg.setNameFilter(f"Bearing Inspector projects (*{PROJECT_SUFFIX});;All files (*)")
-        if dlg.exec():
-            path = dlg.selectedFiles()[0]
+        path, _ = QtWidgets.QFileDialog.getOpenFileName(
+            self, "Open project", start, f"Bearing Inspector projects (*{PROJECT_SUFFIX})")
+        if path:
+            self.settings.setValue("last_dir", str(Path(path).parent))
+            self.open_path(path)
+
+    def open_folder_dialog(self) -> None:
+        start = self.settings.value("last_dir", str(Path.home()))
+        path = QtWidgets.QFileDialog.getExistingDirectory(self, "Open data set folder", start)
+        if path:
             self.settings.setValue("last_dir", str(Path(path).parent))
             self.open_path(path)
 
@@ -382,7 +388,8 @@ class MainWindow(QtWidgets.QMainWindow):
                 "Label: G good, D dent; B brush, E eraser, P polygon (Enter fills), R rectangle, "
                 "Esc pan; [ / ] brush size; Shift+polygon/rectangle erases\n"
                 "Undo Ctrl+Z, redo Ctrl+Shift+Z\n"
-                "Project: Ctrl+O open, Ctrl+S save, Ctrl+Shift+S save as")
+                "Project: Ctrl+O open project, Ctrl+Shift+O open data set folder, Ctrl+S save, "
+                "Ctrl+Shift+S save as")
         box = QtWidgets.QMessageBox(QtWidgets.QMessageBox.Icon.Information, "Keyboard shortcuts",
                                     text, QtWidgets.QMessageBox.StandardButton.Ok, self)
         box.setAttribute(QtCore.Qt.WidgetAttribute.WA_DeleteOnClose)

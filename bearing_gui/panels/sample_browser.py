@@ -44,7 +44,8 @@ class SampleBrowser(QtWidgets.QWidget):
         self.tree.headerItem().setToolTip(COL_ROI, "whether preprocessing found the ROI with the "
                                           "current settings (– = not run yet)")
         self.tree.headerItem().setToolTip(COL_SCORE, "anomaly score once inspected")
-        self.empty = QtWidgets.QLabel("No project open.\n\nFile ▸ Open data set… (Ctrl+O)\nor "
+        self.empty = QtWidgets.QLabel("No project open.\n\nFile ▸ Open data set folder… "
+                                      "(Ctrl+Shift+O)\nFile ▸ Open project… (Ctrl+O)\n"
                                       "File ▸ Open demo project")
         self.empty.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
         self.empty.setStyleSheet("color:#999; padding:20px;")

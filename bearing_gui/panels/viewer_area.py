@@ -68,8 +68,8 @@ class ViewerArea(QtWidgets.QWidget):
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.stack)
-        self.view.show_message("No project open.\n\nOpen a data set folder or a project with "
-                               "File ▸ Open (Ctrl+O).")
+        self.view.show_message("No project open.\n\nOpen a data set folder (Ctrl+Shift+O), a "
+                               "project (Ctrl+O) or the demo (File menu).")
 
         session.sample_selected.connect(self._on_selected)
         session.sample_loaded.connect(self._on_loaded)

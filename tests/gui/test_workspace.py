@@ -151,6 +151,10 @@ def test_save_project_and_dirty_title(make_window, demo_data, qtbot, tmp_path):
     out = tmp_path / "cli.json"
     assert w2.session.export_config(out)
     assert json.loads(out.read_text())["LC"]["cgmp"]["blur_kernel"] == 11
+    from core.config import load_json
+    from core.preprocess.pipeline import PreprocessConfig
+
+    assert load_json(PreprocessConfig, out).LC.cgmp.blur_kernel == 11  # what the CLI's --config reads
 
 
 def test_layout_and_recent_are_remembered(make_window, demo_data, qtbot, settings_path):

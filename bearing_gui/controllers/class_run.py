@@ -1,18 +1,20 @@
 """"Apply to class": fit the data-set statistics, then preprocess every sample of the class.
 
-Runs as a background job with progress and cancel. The fit uses the class's train/good samples
-(r_mean for LC/SC, the global centre for OD), exactly as the CLI's fit step does; then every
-sample is preprocessed with the fitted config, and the gallery gets one entry per sample with a
-small image of its crop, failures first.
+Runs ``core.preprocess.batch.preprocess_dataset`` (the same call as ``bearing-inspect
+preprocess``) for one class as a background job with progress and cancel. The class's fitted
+statistics (r_mean for LC/SC, the global centre for OD) are cleared first, so they are fitted again
+with the current settings. The gallery gets one entry per sample with a small image of its crop,
+failures first with the reason.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
 
-from bearing_gui.controllers.workers import Cancelled, Job, global_pool
+from bearing_gui.controllers.workers import Job, global_pool
 from bearing_gui.qt import QtCore, QtGui
 from core.errors import BearingError
 
@@ -39,59 +41,51 @@ def _qimage(arr: np.ndarray) -> QtGui.QImage:
                       QtCore.Qt.TransformationMode.SmoothTransformation).copy()
 
 
-def run_class(samples: list, cls: str, class_config, report, cancel) -> tuple[object, list, str]:
-    """Worker side: (fitted config, gallery entries, fit note)."""
-    from core.io.dataset import load_levels
+def unfitted(class_config):
+    """``class_config`` with its data-set statistics cleared (so the batch fits them again)."""
+    if class_config.cgcm is not None:
+        return dataclasses.replace(class_config,
+                                   cgcm=dataclasses.replace(class_config.cgcm, r_mean=None))
+    if class_config.eggcc is not None:
+        return dataclasses.replace(
+            class_config, eggcc=dataclasses.replace(class_config.eggcc, global_centre=None))
+    return class_config
+
+
+def run_class(dataset, cls: str, config, report, cancel) -> tuple[object, list, str]:
+    """Worker side: (fitted class config, gallery entries failures first, note)."""
+    from core.io.cache import CacheParams
     from core.io.images import read_grey
-    from core.preprocess.pipeline import fit_class_statistics, preprocess_sample
+    from core.preprocess.batch import preprocess_dataset
 
-    fit_samples = [s for s in samples if s.split == "train" and not s.is_anomalous
-                   and s.level_paths and s.level_paths[0] is not None]
-    total = len(fit_samples) + len(samples)
-    done = 0
+    config = dataclasses.replace(config, **{cls: unfitted(config.for_class(cls))})
+    images: dict[str, QtGui.QImage] = {}
 
-    def level0_images():
-        nonlocal done
-        for s in fit_samples:
-            if cancel.is_set():
-                raise Cancelled()
-            try:
-                img = read_grey(s.level_paths[0])
-            except BearingError:
-                continue
-            done += 1
-            report(done, total)
-            yield img
+    def sink(record) -> None:
+        images[record.key] = _qimage(record.composed)
 
-    note = ""
-    fitted = class_config
-    if fit_samples:
-        try:
-            fitted = fit_class_statistics(level0_images(), cls, class_config)
-        except BearingError as exc:
-            note = f"Fit failed, kept the old statistics: {exc}"
-    else:
-        note = "No train/good samples to fit the statistics on; kept the old values."
-    done = len(fit_samples)
+    result = preprocess_dataset(dataset, config, CacheParams(size=GALLERY_SIZE),
+                                progress=lambda done, total, _msg="": report(done, total),
+                                cancel=cancel.is_set, classes=[cls], sink=sink)
+    if result.cancelled:
+        from bearing_gui.controllers.workers import Cancelled
+
+        raise Cancelled()
+    reasons = {p.sample_key: str(p) for p in result.problems if p.sample_key}
+    notes = [str(p) for p in result.problems if not p.sample_key]
     entries: list[GalleryEntry] = []
-    for s in samples:
-        if cancel.is_set():
-            raise Cancelled()
+    for s in dataset.select(cls=cls):
+        if s.key in images:
+            entries.append(GalleryEntry(s.key, True, "", images[s.key]))
+            continue
+        img = None
         try:
-            levels = load_levels(s)
-            res = preprocess_sample(levels, cls, fitted, keep_stages=False, path=s.level_paths[0])
-            entries.append(GalleryEntry(s.key, True, "", _qimage(res.composed)))
-        except BearingError as exc:
-            img = None
-            try:
-                img = _qimage(read_grey(s.first_path))
-            except BearingError:
-                pass
-            entries.append(GalleryEntry(s.key, False, str(exc), img))
-        done += 1
-        report(done, total)
+            img = _qimage(read_grey(s.first_path))
+        except BearingError:
+            pass
+        entries.append(GalleryEntry(s.key, False, reasons.get(s.key, "not processed"), img))
     entries.sort(key=lambda e: e.ok)  # failures first, otherwise data set order
-    return fitted, entries, note
+    return result.config.for_class(cls), entries, " ".join(notes)
 
 
 class ClassRunController(QtCore.QObject):
@@ -112,10 +106,9 @@ class ClassRunController(QtCore.QObject):
     def start(self, cls: str) -> None:
         if self.job is not None:
             return
-        samples = [s for s in self.session.samples if s.cls == cls]
-        cfg = self.session.class_config(cls)
+        dataset, config = self.session.dataset, self.session.config
         self.cls = cls
-        job = Job(lambda report, cancel: run_class(samples, cls, cfg, report, cancel), cls)
+        job = Job(lambda report, cancel: run_class(dataset, cls, config, report, cancel), cls)
         job.signals.progress.connect(lambda _t, d, n: self.progress.emit(d, n))
         job.signals.finished.connect(self._on_finished)
         job.signals.failed.connect(self._on_failed)

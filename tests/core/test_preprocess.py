@@ -110,10 +110,15 @@ def test_circle_roi_found_and_composed(cls):
     assert geo["r_inner"] == pytest.approx(res.extras["c_inner"])
 
 
-def test_without_keep_stages_no_stage_images():
+@pytest.mark.parametrize("cls", ["LC", "SC"])
+def test_keep_stages_changes_nothing_but_the_stages(cls):
     rng = np.random.default_rng(4)
     l0, _, _ = draw_ring(rng)
-    assert preprocess_sample(levels_of(l0), "LC", default_class_config("LC")).stages == {}
+    plain = preprocess_sample(levels_of(l0), cls, default_class_config(cls))
+    staged = preprocess_sample(levels_of(l0), cls, default_class_config(cls), keep_stages=True)
+    assert plain.stages == {} and staged.stages
+    assert plain.shape == staged.shape and plain.crop == staged.crop
+    assert np.array_equal(plain.composed, staged.composed)
 
 
 def test_dark_ring_on_bright_background_is_found_too():

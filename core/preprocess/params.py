@@ -49,9 +49,10 @@ class CGCMParams:
     the ring is found whether it is brighter or darker than its background); each gets a robust
     least-squares circle (see core.preprocess.cgcm). A candidate passes when its area is large
     enough, it is round (coverage, residual and fill tests), and - once ``r_mean`` is fitted - its
-    radius lies in ``r_mean * (1 +- dr)``. The passed candidates are sorted by radius, descending, and of the
-    first ``top_k`` the one nearest the image centre wins; a larger candidate concentric with it
-    (the same ring's outer edge, when the bore or rib came nearer) takes its place.
+    radius lies in ``r_mean * (1 +- dr)``. The passed candidates are sorted by radius, descending,
+    and of the first ``top_k`` the one nearest the image centre wins; a larger candidate
+    concentric with it (the same ring's outer edge, when the bore or rib came nearer) takes its
+    place.
     """
 
     edges: bool = param(False, "SC variant: invert the CGMP image and run Canny on it before "

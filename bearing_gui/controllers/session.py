@@ -237,6 +237,9 @@ class SessionController(QtCore.QObject):
         if loaded.errors:
             self.roi_status[key] = "unreadable"
             self.status_changed.emit(key)
+        if loaded.mask_error:
+            self.error.emit("Mask not loaded", loaded.mask_error + " The mask is shown empty; "
+                            "drawing on this sample replaces the file.")
         self.sample_loaded.emit(loaded)
         self.request_preprocess()
 

@@ -151,6 +151,10 @@ class SampleBrowser(QtWidgets.QWidget):
             item.setToolTip(COL_LABEL, s.labels.unsaved[key])
         roi = s.roi_status.get(key)
         problems = self._problems.get(key)
+        if problems and s.labels.store is not None and s.labels.store.is_relabelled(key):
+            # A relabel explains a mask on a good-folder sample, or a dent-folder sample without
+            # one: not a problem of the data set any more.
+            problems = [p for p in problems if "_mask." not in p]
         if problems:
             item.setText(COL_ROI, "problem")
             item.setForeground(COL_ROI, QtGui.QColor("#ff6b6b"))
@@ -187,7 +191,7 @@ class SampleBrowser(QtWidgets.QWidget):
         if f == "ROI failed":
             return s.roi_status.get(key) not in (None, "ok")
         if f == "Problems":
-            return key in self._problems
+            return bool(self._problems.get(key))
         return True
 
     def _search_match(self, key: str) -> bool:

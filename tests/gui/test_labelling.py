@@ -170,3 +170,30 @@ def test_unsaved_mask_is_kept_when_moving_on_and_saved_later(make_window, demo_d
     from core.io.masks import read_mask
 
     assert np.array_equal(read_mask(mask_file), painted)
+
+
+def test_relabelled_good_sample_is_not_flagged_after_reopen(make_window, demo_data, qtbot):
+    w = _open_good(make_window, demo_data, qtbot)
+    k = w.session.current.key
+    key(qtbot, w, "R")
+    drag_image(w.viewer.view, [(30, 40), (40, 45), (60, 80)])
+    w2 = make_window()
+    assert w2.open_path(demo_data)
+    wait_sample(qtbot, w2)
+    # the data set scan calls a mask in ground_truth/good a problem; the relabel explains it
+    assert any(p.sample_key == k for p in w2.session.dataset.problems)
+    item = w2.browser._items[k]
+    assert item.text(1).startswith("dent") and item.text(2) != "problem"
+
+
+def test_wrong_size_mask_is_reported_not_silently_dropped(make_window, demo_data, qtbot):
+    from core.io.masks import write_mask
+
+    w = make_window()
+    assert w.open_path(demo_data)
+    wait_sample(qtbot, w)
+    dent = next(s for s in w.session.samples if s.cls == "LC" and s.group == "dent")
+    write_mask(dent.mask_path, np.zeros((10, 10), bool))
+    w.session.select_key(dent.key)
+    wait_sample(qtbot, w, dent.key)
+    assert "mask is 10x10" in w.last_error

@@ -165,18 +165,24 @@ def _store_path(path: Path, folder: Path, allow_outside: bool) -> str:
 
 
 def _load_path(value: Any, folder: Path, where: str, file: Path, allow_outside: bool) -> Path:
-    if not isinstance(value, str) or not value:
+    if not isinstance(value, str) or not value or "\0" in value:
         raise InputError(file, f"{where}: expected a folder path, got {value!r}")
     p = Path(value)
     if p.is_absolute():
         if not allow_outside and not _is_inside(p, folder):
             raise InputError(file, f"{where}: {value} lies outside the project folder",
                              'Mark it "external": true if you chose it yourself')
-        return Path(os.path.abspath(p))
-    resolved = Path(os.path.abspath(folder / p))
+        resolved = Path(os.path.abspath(p))
+    else:
+        resolved = Path(os.path.abspath(folder / p))
     if not _is_inside(resolved, folder) and not allow_outside:
         raise InputError(file, f"{where}: {value} climbs out of the project folder",
                          'Mark it "external": true if you chose it yourself')
+    # a symbolic link inside the folder must not lead writes outside it either
+    if not allow_outside and not _is_inside(Path(os.path.realpath(resolved)),
+                                            Path(os.path.realpath(folder))):
+        raise InputError(file, f"{where}: {value} leads outside the project folder through a "
+                         "symbolic link", 'Mark it "external": true if you chose it yourself')
     return resolved
 
 

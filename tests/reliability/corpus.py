@@ -30,6 +30,7 @@ class Case:
     key: str            # sample key, e.g. "LC/train/good/zero byte"
     path: Path          # the file the message must name
     problem: str        # a piece of the problem text (case-insensitive)
+    stage: str = "load"  # where it fails: "load" (level images), "mask", or "roi" (preprocessing)
 
 
 @dataclass
@@ -90,6 +91,14 @@ def truncate(data: bytes, keep: float = 0.5) -> bytes:
     return data[: max(32, int(len(data) * keep))]
 
 
+def flip_bytes(data: bytes, at: float = 0.5, n: int = 16) -> bytes:
+    """``data`` with ``n`` bytes inverted in the middle: same length, corrupt content."""
+    out = bytearray(data)
+    i = int(len(out) * at)
+    out[i:i + n] = bytes(b ^ 0xFF for b in out[i:i + n])
+    return bytes(out)
+
+
 # --- layout -------------------------------------------------------------------------------------
 
 def _render(cls: str, seed: int, defective: bool = False):
@@ -129,10 +138,10 @@ def build_corpus(root: Path) -> Corpus:
         return paths
 
     def bad(folder: Path, sid: str, levels, which: Path | int, problem: str, ext: str = ".png",
-            level_bytes=None) -> None:
+            level_bytes=None, stage: str = "load") -> None:
         paths = _write(folder, sid, levels, ext, level_bytes)
         path = paths[which] if isinstance(which, int) else which
-        c.bad.append(Case(key(folder, sid), path, problem))
+        c.bad.append(Case(key(folder, sid), path, problem, stage))
 
     # Ordinary samples the statistics are fitted on (and that must survive their neighbours).
     lc = [_render("LC", s).levels for s in (11, 12, 13)]
@@ -159,6 +168,10 @@ def build_corpus(root: Path) -> Corpus:
         level_bytes={0: truncate(encode(base[0], ".jpg"))})
     bad(lc_train, "trunc tiff", base, 0, "truncated", ".tif",
         level_bytes={0: truncate(encode(base[0], ".tif"))})
+    bad(lc_train, "trunc bmp", base, 0, "truncated", ".bmp",
+        level_bytes={0: truncate(encode(base[0], ".bmp"))})
+    bad(lc_test, "bit flips", base, 1, "truncated or corrupt",
+        level_bytes={1: flip_bytes(encode(base[1], ".png"))})
     bad(lc_test, "text", base, 2, "not an image (unrecognised file header)",
         level_bytes={2: b"this is a text file, not a picture\n"})
     for ext, make in BOMBS.items():
@@ -167,9 +180,9 @@ def build_corpus(root: Path) -> Corpus:
 
     # Readable but unusable.
     tiny = [np.full((1, 1), 128, np.uint8)] * 3
-    bad(lc_train, "one pixel", tiny, 0, "ROI not found")
-    bad(lc_train, "all white", [np.full(SIZE, 255, np.uint8)] * 3, 0, "blank")
-    bad(lc_train, "all black", [np.zeros(SIZE, np.uint8)] * 3, 0, "blank")
+    bad(lc_train, "one pixel", tiny, 0, "ROI not found", stage="roi")
+    bad(lc_train, "all white", [np.full(SIZE, 255, np.uint8)] * 3, 0, "blank", stage="roi")
+    bad(lc_train, "all black", [np.zeros(SIZE, np.uint8)] * 3, 0, "blank", stage="roi")
     narrow = [base[0], base[1][:, :200], base[2]]
     bad(lc_test, "sizes differ", narrow, 1, "level 1 is 200x256 pixels but level 0 is 256x256")
     paths = _write(lc_test, "missing level", base[:2])
@@ -187,21 +200,27 @@ def build_corpus(root: Path) -> Corpus:
     lc_gt.mkdir(parents=True, exist_ok=True)
     (lc_gt / "dent ok_mask.png").write_bytes(encode(dent.mask.astype(np.uint8) * 255, ".png"))
     bad(lc_dent, "dent small mask", dent.levels, lc_gt / "dent small mask_mask.png",
-        "mask is 128x128 pixels but its image is 256x256")
+        "mask is 128x128 pixels but its image is 256x256", stage="mask")
     (lc_gt / "dent small mask_mask.png").write_bytes(encode(np.zeros((128, 128), np.uint8), ".png"))
-    bad(lc_dent, "dent no mask", dent.levels, lc_gt / "dent no mask_mask.png", "has no mask")
+    bad(lc_dent, "dent bomb mask", dent.levels, lc_gt / "dent bomb mask_mask.png", "above the limit of",
+        stage="mask")
+    (lc_gt / "dent bomb mask_mask.png").write_bytes(bomb_png())
+    bad(lc_dent, "dent no mask", dent.levels, lc_gt / "dent no mask_mask.png", "has no mask",
+        stage="mask")
     c.layout.append(Case(key(lc_dent, "dent no mask"), lc_gt / "dent no mask_mask.png",
                          "defect sample has no mask"))
     # The same defect id in train and test: its mask is ambiguous and not used.
     lc_train_dent = root / "LC" / "train" / "dent"
     _write(lc_train_dent, "twin", dent.levels)
-    bad(lc_dent, "twin", dent.levels, lc_gt / "twin_mask.png", "mask")
-    c.bad.append(Case(key(lc_train_dent, "twin"), lc_gt / "twin_mask.png", "mask"))
+    bad(lc_dent, "twin", dent.levels, lc_gt / "twin_mask.png", "mask", stage="mask")
+    c.bad.append(Case(key(lc_train_dent, "twin"), lc_gt / "twin_mask.png", "mask", "mask"))
     (lc_gt / "twin_mask.png").write_bytes(encode(dent.mask.astype(np.uint8) * 255, ".png"))
     c.layout.append(Case(key(lc_train_dent, "twin"), lc_train_dent / "twin_0.png", "mask is ambiguous"))
     c.layout.append(Case(key(lc_dent, "twin"), lc_dent / "twin_0.png", "mask is ambiguous"))
 
-    # Stray files.
+    # Stray files, and a folder named like an image.
     (lc_train / "notes.txt").write_text("not an image")
     c.layout.append(Case("", lc_train / "notes.txt", "unsupported file type '.txt'"))
+    (lc_train / "folder_0.png").mkdir()
+    c.layout.append(Case("", lc_train / "folder_0.png", "unexpected sub-folder"))
     return c

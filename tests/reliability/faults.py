@@ -2,7 +2,8 @@
 
 ``python faults.py MODE [FOLDER] -- CLI ARGS...``
 
-- ``readonly FOLDER``: creating a file in FOLDER fails with EACCES, as in a read-only folder.
+- ``readonly FOLDER``: creating a file or a folder in FOLDER fails with EACCES, as in a
+  read-only folder.
   The test also chmods the folder read-only; this stands in for it when the tests run as root,
   whom permissions do not stop.
 - ``enospc``: flushing a file to disk (``os.fsync``) fails with ENOSPC, as on a full disk; every
@@ -22,15 +23,24 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 
 def _readonly(folder: Path) -> None:
-    real_mkstemp = tempfile.mkstemp
+    real_mkstemp, real_mkdir = tempfile.mkstemp, os.mkdir
+    folder = folder.resolve()
+
+    def denied(path) -> PermissionError:
+        return PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(path))
 
     def mkstemp(*args, dir=None, **kwargs):  # noqa: A002 - tempfile's own name
-        if dir is not None and Path(dir).resolve() == folder.resolve():
-            name = os.path.join(dir, f"{kwargs.get('prefix', 'tmp')}XXXXXX{kwargs.get('suffix', '')}")
-            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), name)
+        if dir is not None and Path(dir).resolve() == folder:
+            raise denied(os.path.join(dir, f"{kwargs.get('prefix', 'tmp')}XXXXXX"))
         return real_mkstemp(*args, dir=dir, **kwargs)
 
+    def mkdir(path, *args, **kwargs):
+        if Path(path).resolve().parent == folder:
+            raise denied(path)
+        return real_mkdir(path, *args, **kwargs)
+
     tempfile.mkstemp = mkstemp
+    os.mkdir = mkdir
 
 
 def _enospc() -> None:

@@ -19,7 +19,7 @@ import pytest
 
 from core.errors import InputError, ROINotFoundError
 from core.io.cache import CacheParams, open_cache, write_cache
-from core.io.dataset import load_levels, load_mask, scan_dataset
+from core.io.dataset import load_levels, load_mask, scan_dataset, scan_folder
 from core.preprocess.batch import preprocess_dataset
 from core.preprocess.pipeline import PreprocessConfig, preprocess_sample
 from tests.reliability.conftest import run_cli
@@ -59,6 +59,24 @@ def test_each_bad_sample_fails_with_its_file_and_problem(corpus):
         assert exc.path == case.path, f"{case.key}: error names {exc.path}, not {case.path}"
         assert case.problem.lower() in str(exc).lower(), f"{case.key}: {exc}"
         assert str(case.path) in str(exc)
+
+
+def test_folder_scan_for_inspection_loads_the_good_and_names_each_unreadable_file(corpus):
+    # scan_folder is how batch inspection finds samples: any depth, no masks
+    ds = scan_folder(corpus.root)
+    assert any(p.path.name == "ground_truth" and "skipped" in p.problem for p in ds.problems)
+    samples = _samples(ds)
+    failed = {}
+    for key, s in samples.items():
+        try:
+            load_levels(s)
+        except InputError as exc:
+            failed[key] = exc
+    want = {c.key: c for c in corpus.bad if c.stage == "load"}
+    assert sorted(failed) == sorted(want)
+    for key, exc in failed.items():
+        assert exc.path == want[key].path and want[key].problem.lower() in str(exc).lower()
+    assert set(corpus.good) <= set(samples)
 
 
 def test_16_bit_and_colour_files_load_as_the_same_grey_pixels(corpus):
@@ -138,14 +156,22 @@ def readonly_folder(tmp_path):
     folder.chmod(stat.S_IRWXU)
 
 
-def test_cli_read_only_output_folder_is_an_error_naming_the_file(corpus, readonly_folder):
-    out = readonly_folder / "cache.h5"
-    res = run_cli("preprocess", corpus.root, "--out", out, "--quiet", "--size", "64",
+@pytest.mark.parametrize("target", ["cache", "overlays", "geometry"])
+def test_cli_read_only_output_folder_is_an_error_naming_the_file(corpus, tmp_path, readonly_folder,
+                                                                 target):
+    out = {"cache": readonly_folder, "overlays": tmp_path, "geometry": tmp_path}[target] / "cache.h5"
+    extra = {"cache": [], "overlays": ["--overlays", readonly_folder],
+             "geometry": ["--geometry-json", readonly_folder / "geo.json"]}[target]
+    res = run_cli("preprocess", corpus.root, "--out", out, "--quiet", "--size", "64", *extra,
                   fault=("readonly", str(readonly_folder)))
     assert res.returncode == 1, res.stdout + res.stderr
     assert "Traceback" not in res.stderr
-    assert f"error: {out}: Permission denied" in res.stderr
+    # overlays go to CLASS/split/group/ sub-folders: creating the first one is what fails
+    named = {"cache": out, "overlays": readonly_folder / "LC", "geometry": readonly_folder / "geo.json"}
+    assert f"error: {named[target]}" in res.stderr and "Permission denied" in res.stderr, res.stderr
     assert list(readonly_folder.iterdir()) == []
+    if target == "overlays":  # the cache of a run that failed half-way is not left behind
+        assert not out.exists() and list(tmp_path.glob(".cache.h5*")) == []
 
 
 def test_cli_full_disk_is_an_error_and_keeps_the_old_cache(corpus, tmp_path):

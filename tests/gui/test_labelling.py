@@ -66,6 +66,11 @@ def test_eraser_polygon_rectangle(make_window, demo_data, qtbot):
     key(qtbot, w, "Return")
     assert labels.mask[160, 190] and not labels.mask[190, 160]  # below the diagonal: outside
     assert labels.undo_stack.count() == 3
+    # a second polygon closed by double-clicking its last corner
+    for x, y in [(20, 200), (60, 200)]:
+        click_image(view, x, y)
+    click_image(view, 40, 240, double=True)
+    assert labels.mask[210, 40] and labels.undo_stack.count() == 4
     key(qtbot, w, "]")
     assert w.label_panel.radius.value() > 3
 

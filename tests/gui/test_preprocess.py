@@ -119,6 +119,15 @@ def test_dragging_od_crop_handle_changes_config(make_window, demo_data, qtbot):
                     timeout=10000)
 
 
+def test_od_stage_overlay_sits_on_the_precrop(make_window, demo_data, qtbot):
+    w = _open(make_window, demo_data, qtbot, cls="OD")
+    combo = w.preprocess_panel.stage_combo
+    combo.setCurrentIndex(combo.findData("binary"))
+    x0, y0, x1, y1 = w.session.result.extras["precrop"]
+    rect = w.viewer.view.stage_item.mapRectToParent(w.viewer.view.stage_item.boundingRect())
+    assert (rect.x(), rect.y(), rect.width(), rect.height()) == pytest.approx((x0, y0, x1 - x0, y1 - y0))
+
+
 def test_dragging_od_crop_rectangle_edge(make_window, demo_data, qtbot):
     w = _open(make_window, demo_data, qtbot, cls="OD")
     view = w.viewer.view

@@ -14,12 +14,18 @@ from core.errors import BearingError
 COMMAND_MODULES: list[str] = [
     "make_demo",
     "preprocess",
+    "finetune_encoder",
+    "train",
+    "evaluate",
 ]
 
 EPILOG = """\
 examples:
   bearing-inspect make-demo demo_data            render the synthetic demo data set
   bearing-inspect preprocess demo_data --out cache.h5 --overlays overlays/
+  bearing-inspect finetune-encoder demo_data --out runs/ft --weights dinov2_vits14_reg4_pretrain.pth
+  bearing-inspect train demo_data --model dinomaly --out runs/dino-ft --encoder runs/ft
+  bearing-inspect evaluate runs/dino-ft demo_data
 Run 'bearing-inspect COMMAND --help' for each command's options and an example.
 """
 

@@ -85,3 +85,15 @@ def load_checkpoint(folder: str | Path, module: torch.nn.Module, optimizer: torc
     if optimizer is not None:
         optimizer.load_state_dict(_unflatten_optimizer(opt_tensors, json.loads(meta["optimizer"])))
     return int(meta["iteration"]), json.loads(meta.get("extra", "{}"))
+
+
+def checkpoint_iteration(folder: str | Path) -> int | None:
+    """The iteration of ``folder``'s checkpoint (read from its header only), or None if there is none."""
+    path = Path(folder) / CHECKPOINT_NAME
+    if not path.exists():
+        return None
+    try:
+        with safe_open(str(path), framework="pt", device="cpu") as f:
+            return int((f.metadata() or {})["iteration"])
+    except Exception as exc:
+        raise CheckpointError(f"{path}: checkpoint is damaged ({exc}); delete it to start over") from None

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 import torch
@@ -89,17 +90,26 @@ def rotate_batch(x: torch.Tensor, mask: torch.Tensor | None, angles_deg: torch.T
     return xr, mr
 
 
-def make_batch(data: ArraySet, indices: np.ndarray, image_size: int, rotation_deg: float = 0.0,
-               seed: int | None = None) -> dict[str, torch.Tensor]:
-    """The tensors of one batch: ``image`` (B,3,S,S), ``mask`` (B,1,S,S), ``label`` (B,)."""
+def make_batch(data: ArraySet, indices: np.ndarray, image_size: int,
+               angles_deg: np.ndarray | None = None) -> dict[str, torch.Tensor]:
+    """The tensors of one batch: ``image`` (B,3,S,S), ``mask`` (B,S,S) in {0,1}, ``label`` (B,).
+
+    ``angles_deg`` rotates each sample (and its mask) by its own angle (augmentation).
+    """
     indices = np.asarray(indices, dtype=np.int64)
     x = to_model_input(data.images[indices], image_size)
     m = mask_to_size(data.masks[indices], image_size)
-    if rotation_deg > 0:
-        g = torch.Generator().manual_seed(int(seed or 0))
-        angles = (torch.rand(len(indices), generator=g) * 2 - 1) * rotation_deg
-        x, m = rotate_batch(x, m, angles)
-    return {"image": x, "mask": m, "label": torch.as_tensor(data.labels[indices]).long()}
+    if angles_deg is not None and np.any(angles_deg):
+        x, m = rotate_batch(x, m, torch.as_tensor(np.asarray(angles_deg, dtype=np.float32)))
+    return {"image": x, "mask": m[:, 0], "label": torch.as_tensor(data.labels[indices]).long()}
+
+
+def rotation_angles(n: int, max_deg: float, seed: int, iteration: int) -> np.ndarray:
+    """Uniform angles in [-max_deg, max_deg] for the ``n`` samples of a global batch (0 if max_deg is 0)."""
+    if max_deg <= 0:
+        return np.zeros(n, np.float32)
+    g = np.random.default_rng([seed, iteration, 17])
+    return g.uniform(-max_deg, max_deg, n).astype(np.float32)
 
 
 def stream_indices(n: int, batch_size: int, iteration: int, seed: int) -> np.ndarray:
@@ -141,19 +151,19 @@ class PlanStep:
 
 
 def finetune_plan(n_normal: int, n_abnormal: int, epochs: int, batch_size: int, seed: int,
-                  warmup_epochs: int = 20, alternate_every: int = 5) -> list[PlanStep]:
+                  task_of_epoch: Callable[[int], str]) -> list[PlanStep]:
     """The multi-task schedule as a list of iterations.
 
-    Epochs ``[0, warmup_epochs)`` are reconstruction on the normal samples; after that the task
-    alternates every ``alternate_every`` epochs, starting with patch classification on the abnormal
-    samples. An epoch is one shuffled pass over its task's samples in batches of ``batch_size``
-    (the last batch may be smaller). Without abnormal samples every epoch is reconstruction.
+    ``task_of_epoch(e)`` names the task of epoch ``e`` ("reconstruction" on the normal samples or
+    "patch" on the abnormal ones; :func:`core.models.finetune.task_for_epoch` is the paper's
+    schedule). An epoch is one shuffled pass over its task's samples in batches of ``batch_size``
+    (the last batch may be smaller). Without abnormal samples a patch epoch is reconstruction.
     """
     plan: list[PlanStep] = []
     for e in range(epochs):
-        phase = "reconstruction"
-        if e >= warmup_epochs and n_abnormal > 0 and ((e - warmup_epochs) // alternate_every) % 2 == 0:
-            phase = "patch"
+        phase = task_of_epoch(e)
+        if phase == "patch" and n_abnormal == 0:
+            phase = "reconstruction"
         n = n_normal if phase == "reconstruction" else n_abnormal
         if n == 0:
             continue

@@ -12,6 +12,7 @@ import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
 
+from core.models.finetune import task_for_epoch
 from core.train.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from core.train.data import finetune_plan, shard, stream_indices
 from core.train.engine import run_training_loop
@@ -117,7 +118,8 @@ def test_stream_indices_cover_each_epoch_once():
 
 
 def test_finetune_plan_follows_the_paper_schedule():
-    plan = finetune_plan(n_normal=10, n_abnormal=4, epochs=32, batch_size=4, seed=0)
+    plan = finetune_plan(n_normal=10, n_abnormal=4, epochs=32, batch_size=4, seed=0,
+                         task_of_epoch=task_for_epoch)
     phase_by_epoch = {s.epoch: s.phase for s in plan}
     assert all(phase_by_epoch[e] == "reconstruction" for e in range(20))
     assert all(phase_by_epoch[e] == "patch" for e in range(20, 25))
@@ -125,7 +127,7 @@ def test_finetune_plan_follows_the_paper_schedule():
     assert phase_by_epoch[30] == "patch"
     first = [s for s in plan if s.epoch == 0]
     assert len(first) == 3 and sorted(np.concatenate([s.indices for s in first])) == list(range(10))
-    assert {s.phase for s in finetune_plan(5, 0, 30, 4, 0)} == {"reconstruction"}
+    assert {s.phase for s in finetune_plan(5, 0, 30, 4, 0, task_for_epoch)} == {"reconstruction"}
 
 
 def _ddp_worker(rank, world, port, out_path):

@@ -31,7 +31,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Sequence
 
 import cv2
 import numpy as np
@@ -251,11 +251,3 @@ def save_mask(path: str | Path, mask: np.ndarray | None) -> None:
     except OSError as exc:
         raise InputError(path, f"could not save the mask ({exc.strerror or exc})",
                          "Check the folder is writable and the disk is not full") from None
-
-
-def count_labels(labels: Iterable[str]) -> dict[str, int]:
-    """How many of each label (for status bars and summaries)."""
-    out = {name: 0 for name in LABELS}
-    for lab in labels:
-        out[lab] = out.get(lab, 0) + 1
-    return out

@@ -114,7 +114,11 @@ class SessionController(QtCore.QObject):
 
     # -- opening / saving ----------------------------------------------------------------------
     def open_path(self, path: str | Path) -> bool:
-        """Open a saved project file or a data set folder. Reports errors, returns success."""
+        """Open a saved project file or a data set folder. Reports errors, returns success.
+
+        A folder holding exactly one ``*.bearing.json`` opens that project; any other folder is
+        opened as a data set in a new, unsaved project.
+        """
         path = Path(path)
         try:
             if path.is_file() or path.name.endswith(PROJECT_SUFFIX):

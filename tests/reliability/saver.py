@@ -4,7 +4,8 @@
 command per stdin line:
 
 - ``fork FIRST``: fork a child that saves version FIRST, then the other one, and so on, of the
-  file at PATH in an endless loop; print the child's pid. The test kills that child with SIGKILL at a random moment.
+  file at PATH in an endless loop; print the child's pid. The test kills that child with
+  SIGKILL at a random moment.
 - ``reap PID``: wait for the killed child and print ``reaped PID``, so the test only inspects the
   file once the killed process is really gone.
 

@@ -5,7 +5,8 @@ with the project's own save function; the test SIGKILLs the child after a random
 until it is gone, and loads the file with the project's own reader. Before the first complete save
 the file may be absent; after that it must always be exactly version 0 or 1. Temporary files a
 killed save leaves behind are counted: they must look like the atomic writer's temporaries
-(hidden, ``.NAME.*.tmp``, or safetensors' own ``.tmpXXXXXX``), never like the target, and never be mistaken for it.
+(hidden, ``.NAME.*.tmp``, or safetensors' own ``.tmpXXXXXX``), never like the target, and never
+be mistaken for it.
 """
 
 from __future__ import annotations

@@ -363,8 +363,12 @@ class MainWindow(QtWidgets.QMainWindow):
         if not self._confirm_discard():
             event.ignore()
             return
-        self.runner.cancel()
+        from bearing_gui.controllers.workers import global_pool
+
+        self.runner.cancel()  # checked before every image: returns within one sample
         self.session.wait_idle(5000)
+        global_pool().waitForDone(10000)
+        self.browser.thumbs.clear()
         self.save_layout()
         event.accept()
 

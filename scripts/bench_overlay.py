@@ -30,7 +30,11 @@ def main() -> int:
     ap.add_argument("--width", type=int, default=0, help="image width (default: = size)")
     ap.add_argument("--repeats", type=int, default=20)
     ap.add_argument("--cls", default="LC", choices=("LC", "SC", "OD"))
+    ap.add_argument("--browser-samples", type=int, default=0, metavar="N",
+                    help="instead: time opening a data set of N tiny samples (scan + browser tree)")
     args = ap.parse_args()
+    if args.browser_samples:
+        return bench_browser(args.browser_samples)
 
     from bearing_gui.qt import QtCore, QtWidgets
     from core.synth import render_demo
@@ -116,6 +120,40 @@ def main() -> int:
     if NONE_LEAK_DETECTED:
         print(f"PySide6 None-reference leak present ({none_drift:+d} during the run); the "
               "bearing_gui.qt workaround kept the app alive. Pin PySide6-Essentials 6.11.3.")
+    return 0
+
+
+def bench_browser(n: int) -> int:
+    """Open a data set of ``n`` samples (64x64 PNGs, 3 levels) and time scan + tree + filter."""
+    import cv2
+    import numpy as np
+
+    from bearing_gui.qt import QtWidgets
+    from bearing_gui.app import create_window, make_settings
+
+    app = QtWidgets.QApplication.instance() or QtWidgets.QApplication([])
+    png = cv2.imencode(".png", np.random.default_rng(0).integers(0, 255, (64, 64), np.uint8))[1]
+    cells = [(c, s, g) for c in ("LC", "SC", "OD") for s in ("train", "test") for g in ("good", "dent")]
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp) / "data"
+        for i in range(n):
+            c, s, g = cells[i % len(cells)]
+            d = root / c / s / g
+            d.mkdir(parents=True, exist_ok=True)
+            for lv in range(3):
+                (d / f"{i:06d}_{lv}.png").write_bytes(png.tobytes())
+        w = create_window(make_settings(Path(tmp) / "settings.ini"))
+        w.ask_before_close = False
+        w.show()
+        t0 = time.perf_counter()
+        w.open_path(root)
+        opened = (time.perf_counter() - t0) * 1000
+        t0 = time.perf_counter()
+        w.browser.search.setText("OD test 00001")
+        filtered = (time.perf_counter() - t0) * 1000
+        w.close()
+    del app
+    print(f"browser, {n} samples: open (scan + tree) {opened:.0f} ms, search filter {filtered:.0f} ms")
     return 0
 
 

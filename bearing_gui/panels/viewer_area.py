@@ -197,12 +197,12 @@ class ViewerArea(QtWidgets.QWidget):
         v.clear_shapes()
         res = s.result
         loaded = s.loaded
+        v.set_banner(s.result_error if loaded is not None and res is None and s.result_error
+                     else "")
         if res is None or loaded is None:
             v.set_stage(None)
             v.set_roi_mask(None)
             self._update_od_handles()
-            if loaded is not None and s.result_error and self.mode != "composed":
-                pass  # the preprocessing panel shows the reason; the picture stays visible
             return
         stage = res.stages.get(o.stage) if o.stage else None
         if stage is not None:

@@ -145,6 +145,12 @@ class ImageView(QtWidgets.QWidget):
         self.message.setObjectName("viewerMessage")
         self.message.setStyleSheet("#viewerMessage{color:#e8e8e8; font-size:14px; padding:24px;"
                                    "background:#1e1f22;}")
+        self.banner = QtWidgets.QLabel(self.graphics)
+        self.banner.setObjectName("viewerBanner")
+        self.banner.setWordWrap(True)
+        self.banner.setStyleSheet("#viewerBanner{background:rgba(120,20,20,215); color:#fff; "
+                                  "padding:6px 10px; border-radius:3px;}")
+        self.banner.hide()
         self.stack = QtWidgets.QStackedWidget()
         self.stack.addWidget(self.graphics)
         self.stack.addWidget(self.message)
@@ -189,6 +195,23 @@ class ImageView(QtWidgets.QWidget):
         """Replace the image by a clear message (unreadable file, missing level, empty project)."""
         self.message.setText(text)
         self.stack.setCurrentWidget(self.message)
+
+    def set_banner(self, text: str) -> None:
+        """A short warning over the top of the picture (e.g. why no ROI was found); "" hides it."""
+        self.banner.setText(text)
+        self.banner.setVisible(bool(text))
+        self._place_banner()
+
+    def _place_banner(self) -> None:
+        if self.banner.isVisible():
+            width = max(120, self.graphics.width() - 16)
+            self.banner.setFixedWidth(width)
+            self.banner.setFixedHeight(self.banner.heightForWidth(width))
+            self.banner.move(8, 8)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802
+        super().resizeEvent(event)
+        self._place_banner()
 
     @property
     def message_shown(self) -> bool:
@@ -334,7 +357,9 @@ class ImageView(QtWidgets.QWidget):
         x0, y0, x1, y1 = box
         if roi is None:
             roi = pg.ROI((x0, y0), (x1 - x0, y1 - y0), pen=pg.mkPen(colour, width=2),
-                         movable=False, rotatable=False, resizable=False)
+                         movable=False, rotatable=False, resizable=False,
+                         handlePen=pg.mkPen(colour, width=2), handleHoverPen=pg.mkPen("#ffffff", width=2))
+            roi.handleSize = 9  # easier to grab than the default 5 px
             for handle, anchor in (((0, 0.5), (1, 0.5)), ((1, 0.5), (0, 0.5)),
                                    ((0.5, 0), (0.5, 1)), ((0.5, 1), (0.5, 0))):
                 roi.addScaleHandle(handle, anchor)

@@ -74,11 +74,13 @@ def test_bad_setting_reports_roi_failure_and_keeps_working(make_window, demo_dat
     qtbot.waitUntil(lambda: w.session.result is None and bool(w.session.result_error),
                     timeout=10000)
     assert "ROI not found" in w.preprocess_panel.result_label.text()
+    assert w.viewer.view.banner.isVisible() and "ROI not found" in w.viewer.view.banner.text()
     k = w.session.current.key
     assert w.browser._items[k].text(2) == "failed"
     w.preprocess_panel.form.editor(("cgcm", "min_area")).spin.setValue(0.02)
     qtbot.waitUntil(lambda: w.session.result is not None, timeout=10000)
     assert w.browser._items[k].text(2) == "found"
+    assert not w.viewer.view.banner.isVisible()
     del before
 
 

@@ -82,6 +82,7 @@ def run_training_loop(
     progress: Callable[[ProgressEvent], None] | None = None,
     cancel: Callable[[], bool] | None = None,
     phase_at: Callable[[int], str] | None = None,
+    find_unused_parameters: bool = False,
 ) -> LoopResult:
     """Run iterations ``[start, total_iters)``; see the module docstring."""
     rank, world = dist_info()
@@ -93,7 +94,7 @@ def run_training_loop(
     if world > 1:
         model = torch.nn.parallel.DistributedDataParallel(
             step, device_ids=[device.index] if device.type == "cuda" else None,
-            find_unused_parameters=True)
+            find_unused_parameters=find_unused_parameters)
     params = [p for p in step.parameters() if p.requires_grad]
     history: list[dict] = []
     t0 = time.perf_counter()

@@ -248,7 +248,8 @@ def train_class(cache_path: str | Path, cls: str, cfg: TrainConfig, run_dir: str
             step, optimizer, lr_at, batch_at, total, device=device, seed=cfg.seed,
             grad_clip=ocfg.grad_clip_norm, amp=cfg.amp, checkpoint_dir=run.checkpoint_dir,
             checkpoint_every=cfg.checkpoint_every, resume=resume,
-            progress=on_progress if main else None, cancel=cancel, phase_at=phase_at)
+            progress=on_progress if main else None, cancel=cancel, phase_at=phase_at,
+            find_unused_parameters=cfg.model == "finetune")  # each task leaves the other head unused
     except BaseException as exc:
         if main:
             if buffer:

@@ -20,7 +20,7 @@ from bearing_gui.controllers.workers import LatestOnly
 from bearing_gui.qt import QtCore
 from bearing_gui.widgets.param_form import get_path, replace_path
 from core.config import ConfigError, validate
-from core.errors import BearingError, InputError
+from core.errors import BearingError
 from core.project import PROJECT_SUFFIX, Project, load_project, new_project
 
 

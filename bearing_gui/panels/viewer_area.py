@@ -6,7 +6,7 @@ are placed at their crop box, OD stage images at their pre-crop box.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from bearing_gui.controllers.session import LoadedSample, SessionController
 from bearing_gui.qt import QtCore, QtWidgets
@@ -40,7 +40,6 @@ class OverlayOptions:
     labels: bool = True
     label_opacity: float = 0.45
     patch_grid: bool = False
-    extra: dict = field(default_factory=dict)
 
 
 class ViewerArea(QtWidgets.QWidget):

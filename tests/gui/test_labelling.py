@@ -1,7 +1,6 @@
 import numpy as np
 import pytest
 
-from bearing_gui.qt import QtCore, QtWidgets
 from tests.gui.conftest import click_image, drag_image, key, wait_sample
 
 pytestmark = pytest.mark.gui

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from bearing_gui.qt import QtCore, QtWidgets
+from bearing_gui.qt import QtWidgets
 from tests.gui.conftest import drag_image, wait_recomputed, wait_sample
 
 pytestmark = pytest.mark.gui

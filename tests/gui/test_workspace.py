@@ -1,10 +1,9 @@
 import json
 
-import numpy as np
 import pytest
 
-from bearing_gui.qt import QtCore, QtWidgets
-from tests.gui.conftest import COUNTS, SIZE, key, wait_recomputed, wait_sample
+from bearing_gui.qt import QtCore
+from tests.gui.conftest import COUNTS, SIZE, key, wait_sample
 
 pytestmark = pytest.mark.gui
 

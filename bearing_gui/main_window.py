@@ -116,7 +116,7 @@ class MainWindow(QtWidgets.QMainWindow):
                      "Write the per-class preprocessing settings as JSON (bearing-inspect "
                      "preprocess --config)", menu=f)
         f.addSeparator()
-        self._action("&Quit", self.close, S.Quit, menu=f)
+        self._action("&Quit", self.close, "Ctrl+Q", menu=f)
 
         e = mb.addMenu("&Edit")
         stack = self.session.labels.undo_stack

@@ -75,6 +75,7 @@ class SampleBrowser(QtWidgets.QWidget):
         session.sample_selected.connect(self._on_selected)
         session.status_changed.connect(self.update_status)
         session.labels.label_changed.connect(lambda key, _label: self.update_status(key))
+        session.labels.label_changed.connect(lambda *_: self._update_summary())
         session.labels.save_failed.connect(lambda key, _msg: self.update_status(key))
 
     # -- building ------------------------------------------------------------------------------
@@ -123,13 +124,28 @@ class SampleBrowser(QtWidgets.QWidget):
         if not has:
             self.empty.setText("This data set has no samples.\n\nExpected ROOT/LC|SC|OD/"
                                "train|test/<group>/<sample>_<level>.png")
-        n_prob = len(ds.problems)
-        self.summary.setText(f"{len(self._items)} samples"
-                             + (f" · {n_prob} problem(s) found while scanning (filter "
-                                f"'Problems')" if n_prob else ""))
+        self._update_summary()
         self.summary.setToolTip("\n".join(str(p) for p in ds.problems[:50]))
         self.apply_filter()
         self._visible_timer.start()
+
+    def _update_summary(self) -> None:
+        s = self.session
+        if s.dataset is None:
+            return
+        labels = [s.labels.label_of(k, k.split("/")[2] if k.count("/") >= 3 else "")
+                  for k in self._items]
+        n_good, n_dent = labels.count("good"), labels.count("dent")
+        relabelled = len(s.labels.store.overrides) if s.labels.store else 0
+        n_prob = len(s.dataset.problems)
+        parts = [f"{len(self._items)} samples: {n_good} good, {n_dent} dent"]
+        if relabelled:
+            parts.append(f"{relabelled} relabelled")
+        if s.labels.unsaved:
+            parts.append(f"{len(s.labels.unsaved)} NOT SAVED")
+        if n_prob:
+            parts.append(f"{n_prob} scan problem(s) (filter 'Problems')")
+        self.summary.setText(" · ".join(parts))
 
     def _update_group_count(self, item: QtWidgets.QTreeWidgetItem) -> None:
         if item.childCount() and item.child(0).data(0, KEY_ROLE):

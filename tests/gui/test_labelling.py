@@ -104,6 +104,7 @@ def test_mark_good_and_dent_with_keys(make_window, demo_data, qtbot):
     assert labels.label == "good" and not labels.mask.any()
     assert not mask_file.exists()
     assert f'"{k}": "good"' in (demo_data / "labels.json").read_text()
+    assert "13 good, 11 dent · 1 relabelled" in w.browser.summary.text()
     key(qtbot, w, "Ctrl+Z")
     assert labels.label == "dent" and labels.mask.any()
     assert mask_file.exists()

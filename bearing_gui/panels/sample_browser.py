@@ -9,6 +9,7 @@ from bearing_gui.qt import QtCore, QtGui, QtWidgets
 KEY_ROLE = QtCore.Qt.ItemDataRole.UserRole + 1
 FILTERS = ("All samples", "Good", "Dent", "Relabelled", "Unsaved", "ROI failed", "Problems")
 ROW_HEIGHT = THUMB_SIZE + 4
+GROUP_ROW_HEIGHT = 22
 COL_NAME, COL_LABEL, COL_ROI, COL_SCORE = range(4)
 
 
@@ -29,7 +30,6 @@ class SampleBrowser(QtWidgets.QWidget):
         self.tree = QtWidgets.QTreeWidget()
         self.tree.setHeaderLabels(["Sample", "Label", "ROI", "Score"])
         self.tree.setIconSize(QtCore.QSize(THUMB_SIZE, THUMB_SIZE))
-        self.tree.setUniformRowHeights(True)  # with the fixed row height below: fast on 10k rows
         self.tree.setIndentation(12)
         self.tree.setAlternatingRowColors(True)
         self.tree.setFocusPolicy(QtCore.Qt.FocusPolicy.StrongFocus)
@@ -94,7 +94,7 @@ class SampleBrowser(QtWidgets.QWidget):
             if path in parents:
                 return parents[path]
             item = QtWidgets.QTreeWidgetItem([path[-1]])
-            item.setSizeHint(0, QtCore.QSize(-1, ROW_HEIGHT))
+            item.setSizeHint(0, QtCore.QSize(1, GROUP_ROW_HEIGHT))
             font = item.font(0)
             font.setBold(len(path) == 1)
             item.setFont(0, font)
@@ -109,7 +109,7 @@ class SampleBrowser(QtWidgets.QWidget):
         for s in self.session.samples:
             item = QtWidgets.QTreeWidgetItem([s.sample_id, "", "", ""])
             item.setData(0, KEY_ROLE, s.key)
-            item.setSizeHint(0, QtCore.QSize(-1, ROW_HEIGHT))
+            item.setSizeHint(0, QtCore.QSize(1, ROW_HEIGHT))  # room for the thumbnail
             parent_for((s.cls, s.split, s.group)).addChild(item)
             self._items[s.key] = item
             self.update_status(s.key)

@@ -139,12 +139,10 @@ def test_cli_with_nothing_usable_exits_1_and_writes_nothing(corpus, tmp_path):
     assert not out.exists() and list(tmp_path.glob(".cache.h5*")) == []
 
 
-def test_cli_missing_data_set_and_bad_arguments(tmp_path):
+def test_cli_missing_data_set_is_an_error_naming_the_folder(tmp_path):
     res = run_cli("preprocess", tmp_path / "nowhere", "--out", tmp_path / "c.h5")
     assert res.returncode == 1 and "Traceback" not in res.stderr
     assert f"{tmp_path / 'nowhere'}: data set folder not found" in res.stderr
-    res = run_cli("preprocess", tmp_path, "--out", tmp_path / "c.h5", "--size", "huge")
-    assert res.returncode == 2 and "size must be a whole number" in res.stderr
 
 
 @pytest.fixture
@@ -213,3 +211,21 @@ def test_full_disk_while_saving_raises_naming_the_file_and_keeps_the_old_one(kin
     monkeypatch.undo()
     assert READERS[kind](path) == 0
     assert sorted(p.name for p in tmp_path.iterdir()) == [path.name]
+
+
+def test_cli_rebuilds_over_a_corrupt_cache_instead_of_trusting_it(corpus, tmp_path):
+    from core.io.cache import CacheError
+
+    out = tmp_path / "cache.h5"
+    old = preprocess_dataset(scan_dataset(corpus.root), PreprocessConfig(), CacheParams(size=32),
+                             classes=["OD"])
+    write_cache(out, old.records, {"old": True}, params=CacheParams(size=32))
+    data = bytearray(out.read_bytes())
+    data[len(data) // 2: len(data) // 2 + 64] = bytes(64)  # a damaged block in the middle
+    out.write_bytes(bytes(data))
+    with pytest.raises(CacheError, match=str(out)):
+        open_cache(out)
+    res = run_cli("preprocess", corpus.root, "--out", out, "--quiet", "--size", "32")
+    assert res.returncode == 0 and "Traceback" not in res.stderr, res.stderr
+    with open_cache(out) as cache:
+        assert len(cache) == len(corpus.good) and cache.config != {"old": True}

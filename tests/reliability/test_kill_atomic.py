@@ -99,3 +99,40 @@ def test_kill_9_while_saving_leaves_old_or_new_version(kind, tmp_path):
     assert set(seen) == {0, 1}, f"kills never caught both versions ({seen}); adjust PLAN delays"
     # some kills must have landed inside a save (leaving its temporary), or the test proves nothing
     assert any(n > 0 for n in strays_after), "no kill landed inside a save"
+
+
+def test_kill_9_during_the_preprocess_command_keeps_the_old_cache(corpus, tmp_path):
+    """The whole ``bearing-inspect preprocess`` run writes the cache: kill it anywhere in it."""
+    from core.io.cache import CacheParams, open_cache, write_cache
+
+    out = tmp_path / "cache.h5"
+    write_cache(out, [], {"old": True}, params=CacheParams(size=32))
+    env = dict(os.environ, PYTHONPATH=str(ROOT), OMP_NUM_THREADS="1")
+    cmd = [sys.executable, "-m", "core.cli", "preprocess", str(corpus.root), "--out", str(out),
+           "--size", "256", "--quiet"]
+    rng = random.Random("kill-cli")
+    inside = 0
+    for _ in range(3):
+        strays = set(tmp_path.glob(".cache.h5.*.tmp"))  # left by earlier kills
+
+        def writing() -> bool:
+            return bool(set(tmp_path.glob(".cache.h5.*.tmp")) - strays)
+
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 60
+        while not writing() and proc.poll() is None:
+            assert time.monotonic() < deadline
+            time.sleep(0.005)
+        time.sleep(rng.uniform(0.0, 0.3))  # somewhere in the run, while the new cache is written
+        inside += writing()
+        proc.kill()
+        proc.wait()
+        with open_cache(out) as cache:  # verifies the completeness marker and every checksum
+            if cache.config != {"old": True}:  # finished before the kill: start again from old
+                write_cache(out, [], {"old": True}, params=CacheParams(size=32))
+    assert inside >= 1, "no kill landed while the cache was being written"
+    res = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr
+    with open_cache(out) as cache:
+        assert cache.config != {"old": True} and len(cache) == len(corpus.good)

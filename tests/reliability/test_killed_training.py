@@ -25,8 +25,8 @@ def _start(run_dir: Path, out: Path) -> subprocess.Popen:
                              str(out)], cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
 
 
-def _run_to_end(run_dir: Path, out: Path) -> int:
-    proc = _start(run_dir, out)
+def _run_to_end(run_dir: Path, out: Path, proc: subprocess.Popen | None = None) -> int:
+    proc = proc or _start(run_dir, out)
     lines = proc.communicate(timeout=300)[0].split()
     assert proc.returncode == 0 and lines[-1] == "done"
     return int(lines[1])  # "start N"
@@ -54,12 +54,13 @@ def _run_and_kill(run_dir: Path, out: Path, after: int, rng: random.Random) -> t
 
 def test_killed_run_resumes_and_ends_with_the_uninterrupted_weights(tmp_path):
     rng = random.Random(7)
-    ref_out = tmp_path / "reference.safetensors"
-    assert _run_to_end(tmp_path / "reference run", ref_out) == 0
+    ref_run, ref_out = tmp_path / "reference run", tmp_path / "reference.safetensors"
+    reference = _start(ref_run, ref_out)  # alongside the first killed run: two cores
 
     run, out = tmp_path / "killed run", tmp_path / "resumed.safetensors"
     start1, last1 = _run_and_kill(run, out, after=rng.randrange(60, 140), rng=rng)
     assert start1 == 0
+    assert _run_to_end(ref_run, ref_out, reference) == 0
     start2, last2 = _run_and_kill(run, out, after=rng.randrange(200, 300), rng=rng)
     # resumed from a checkpoint at least as late as the last one announced before the kill (the
     # process may have run on a little after the line the test read)

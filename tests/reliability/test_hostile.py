@@ -112,10 +112,29 @@ def _kw_is_true(call: ast.Call, name: str) -> bool:
                for k in call.keywords)
 
 
+_PICKLING_MODULES = {"pickle", "cPickle", "_pickle", "dill", "cloudpickle", "joblib", "shelve",
+                     "marshal"}
+
+
 def unsafe_calls(source: str, filename: str = "<src>") -> list[str]:
-    """Every call in ``source`` that can run code from file content, as ``"file:line: what"``."""
+    """Every call in ``source`` that can run code from file content, as ``"file:line: what"``.
+
+    Imports of pickling modules count too, and ``from torch import load`` (which would hide a
+    ``load(...)`` call from the checks below).
+    """
     found = []
     for node in ast.walk(ast.parse(source, filename)):
+        if isinstance(node, ast.Import):
+            for a in node.names:
+                if a.name.split(".")[0] in _PICKLING_MODULES:
+                    found.append(f"{filename}:{node.lineno}: import {a.name}")
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            top = node.module.split(".")[0]
+            names = {a.name for a in node.names}
+            if top in _PICKLING_MODULES or (node.module in ("torch", "torch.serialization")
+                                            and "load" in names):
+                found.append(f"{filename}:{node.lineno}: from {node.module} import "
+                             f"{', '.join(sorted(names))}")
         if not isinstance(node, ast.Call):
             continue
         name = _dotted(node.func)
@@ -149,8 +168,12 @@ def test_the_scanner_finds_each_unsafe_pattern():
         "torch.load(p, map_location='cpu', weights_only=True)",   # fine
         "np.load(p)",                                              # fine
         "dialog.exec()",                                           # fine: Qt's exec, not builtins
+        "from torch import load",
+        "import dill",
+        "from pickle import loads",
     ])
-    assert [s.split(": ", 1)[0] for s in unsafe_calls(src)] == [f"<src>:{i}" for i in range(2, 9)]
+    lines = [int(s.split(": ", 1)[0].rsplit(":", 1)[1]) for s in unsafe_calls(src)]
+    assert sorted(lines) == [1, *range(2, 9), 12, 13, 14]  # line 1 imports pickle
 
 
 def test_no_unsafe_deserialisation_or_eval_in_the_source_tree():

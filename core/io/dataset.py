@@ -13,6 +13,7 @@ Operating-system litter (names starting with ``.``, ``Thumbs.db``, ``desktop.ini
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import os
 import re
@@ -416,7 +417,15 @@ def load_mask(sample: Sample, shape: tuple[int, int]) -> np.ndarray:
         return read_mask(sample.mask_path, expected_shape=shape)
     if not sample.is_anomalous:
         return np.zeros(tuple(shape[:2]), dtype=bool)
-    raise InputError(expected_mask_path(sample), f"defect sample {sample.key} has no mask",
+    expected = expected_mask_path(sample)
+    stem = f"{sample.sample_id}{MASK_SUFFIX}"
+    if any(p.stem == stem and p.suffix.lower() in SUPPORTED_EXTENSIONS
+           for p in expected.parent.glob(glob.escape(stem) + ".*")):
+        # there is a mask file, but scanning set it aside (see _scan_class): say why
+        raise InputError(expected, f"mask of {sample.key} not used: sample id {sample.sample_id!r} "
+                         f"of group {sample.group!r} is in both train and test, so the mask is "
+                         "ambiguous", "Rename one of the two samples and its mask")
+    raise InputError(expected, f"defect sample {sample.key} has no mask",
                      "Draw one in the label view or save it there as a black/white PNG")
 
 

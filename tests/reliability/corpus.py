@@ -212,8 +212,9 @@ def build_corpus(root: Path) -> Corpus:
     # The same defect id in train and test: its mask is ambiguous and not used.
     lc_train_dent = root / "LC" / "train" / "dent"
     _write(lc_train_dent, "twin", dent.levels)
-    bad(lc_dent, "twin", dent.levels, lc_gt / "twin_mask.png", "mask", stage="mask")
-    c.bad.append(Case(key(lc_train_dent, "twin"), lc_gt / "twin_mask.png", "mask", "mask"))
+    bad(lc_dent, "twin", dent.levels, lc_gt / "twin_mask.png", "mask is ambiguous", stage="mask")
+    c.bad.append(Case(key(lc_train_dent, "twin"), lc_gt / "twin_mask.png", "mask is ambiguous",
+                      "mask"))
     (lc_gt / "twin_mask.png").write_bytes(encode(dent.mask.astype(np.uint8) * 255, ".png"))
     c.layout.append(Case(key(lc_train_dent, "twin"), lc_train_dent / "twin_0.png", "mask is ambiguous"))
     c.layout.append(Case(key(lc_dent, "twin"), lc_dent / "twin_0.png", "mask is ambiguous"))

@@ -284,3 +284,14 @@ def test_project_run_inside_through_an_inner_symlink_is_fine(tmp_path):
     f = _project_file(proj, [{"name": "r", "path": "alias/real"}])
     assert load_project(f).runs[0].path == proj / "alias" / "real"
     assert os.path.realpath(load_project(f).runs[0].path) == str(proj / "runs" / "real")
+
+
+def test_project_dataset_root_with_a_nul_byte_is_an_error_naming_the_file(tmp_path):
+    from core.project import load_project
+
+    f = tmp_path / "x.bearing.json"
+    f.write_text(json.dumps({"format": "bearing-inspector-project", "version": 1,
+                             "dataset_root": "data\x00/../../etc"}))
+    with pytest.raises(InputError) as info:
+        load_project(f)
+    assert info.value.path == f and "dataset_root" in str(info.value)

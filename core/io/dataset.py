@@ -49,6 +49,7 @@ class Sample:
     sample_id: str
     level_paths: tuple[Path | None, ...]  # index = position in LayoutParams.levels (= level 0, 1, 2)
     mask_path: Path | None
+    label: str | None = None              # "good"/"dent" from ROOT/labels.json when it overrides the folder
 
     @property
     def key(self) -> str:
@@ -59,6 +60,8 @@ class Sample:
 
     @property
     def is_anomalous(self) -> bool:
+        if self.label is not None:
+            return self.label != GOOD
         return self.group != GOOD and self.group != ""
 
     @property
@@ -235,7 +238,8 @@ def _scan_masks(gt_dir: Path, problems: list[Problem]) -> dict[tuple[str, str], 
     return out
 
 
-def _scan_class(root: Path, cls: str, layout: LayoutParams, problems: list[Problem]) -> list[Sample]:
+def _scan_class(root: Path, cls: str, layout: LayoutParams, problems: list[Problem],
+                overrides: dict[str, str] | None = None) -> list[Sample]:
     cdir = root / cls
     found: list[Sample] = []
     masks: dict[tuple[str, str], Path] = {}
@@ -268,7 +272,8 @@ def _scan_class(root: Path, cls: str, layout: LayoutParams, problems: list[Probl
                     collector.add(Path(e.path))
             key_of = lambda sid, s=split, grp=g.name: f"{cls}/{s}/{grp}/{sid}"  # noqa: E731
             for sid, paths in collector.samples(key_of):
-                found.append(Sample(cls, split, g.name, sid, paths, None))
+                label = (overrides or {}).get(key_of(sid))
+                found.append(Sample(cls, split, g.name, sid, paths, None, label))
 
     # Masks are per group, not per split: the same id in train and test would share one mask.
     by_group_id: dict[tuple[str, str], list[Sample]] = {}
@@ -281,8 +286,8 @@ def _scan_class(root: Path, cls: str, layout: LayoutParams, problems: list[Probl
         mask = masks.get(k)
         if mask is not None:
             used.add(k)
-        if s.group == GOOD:
-            if mask is not None:
+        if not s.is_anomalous:
+            if mask is not None and s.label is None:
                 problems.append(Problem(mask, "mask for a good sample; ignored (good samples have "
                                               "no defect)", s.key))
             mask = None
@@ -295,7 +300,7 @@ def _scan_class(root: Path, cls: str, layout: LayoutParams, problems: list[Probl
         elif mask is None:
             expected = root / cls / GROUND_TRUTH / s.group / f"{s.sample_id}{MASK_SUFFIX}.png"
             problems.append(Problem(expected, "defect sample has no mask", s.key))
-        samples.append(Sample(s.cls, s.split, s.group, s.sample_id, s.level_paths, mask))
+        samples.append(Sample(s.cls, s.split, s.group, s.sample_id, s.level_paths, mask, s.label))
     for k, p in masks.items():
         if k not in used:
             problems.append(Problem(p, f"mask without a sample (no {cls}/train or {cls}/test image "
@@ -306,6 +311,19 @@ def _scan_class(root: Path, cls: str, layout: LayoutParams, problems: list[Probl
 def _split_rank(s: Sample) -> tuple:
     return (SPLITS.index(s.split) if s.split in SPLITS else 9, s.group != GOOD,
             _natural_key(s.group), _natural_key(s.sample_id))
+
+
+def _label_overrides(root: Path, problems: list[Problem]) -> dict[str, str]:
+    """The relabels a person made in the app (``ROOT/labels.json``, see :mod:`core.labels`)."""
+    from core.labels import LABELS_FILE, LabelStore
+
+    if not (root / LABELS_FILE).exists():
+        return {}
+    try:
+        return LabelStore(root).overrides
+    except InputError as exc:
+        problems.append(Problem(root / LABELS_FILE, f"{exc.problem}; folder labels used instead"))
+        return {}
 
 
 def scan_dataset(root: str | Path, layout: LayoutParams = LayoutParams(),
@@ -327,12 +345,13 @@ def scan_dataset(root: str | Path, layout: LayoutParams = LayoutParams(),
         raise InputError(root, f"contains none of the class folders {', '.join(classes)}{found}",
                          LAYOUT_HINT)
     problems: list[Problem] = []
+    overrides = _label_overrides(root, problems)
     samples: list[Sample] = []
     for cls in classes:
         if cls not in present:
             problems.append(Problem(root / cls, f"class folder {cls} not found"))
             continue
-        samples.extend(sorted(_scan_class(root, cls, layout, problems), key=_split_rank))
+        samples.extend(sorted(_scan_class(root, cls, layout, problems, overrides), key=_split_rank))
     return Dataset(root, samples, problems)
 
 

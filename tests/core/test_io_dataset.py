@@ -253,3 +253,29 @@ def test_fingerprint_tracks_files(clean):
     assert b != a
     _sample(clean, "SC", "train", "good", "077")
     assert fingerprint(scan_dataset(clean)) not in (a, b)
+
+
+def test_relabels_from_labels_json_override_the_folder(clean):
+    from core.labels import LabelStore
+
+    ds0 = scan_dataset(clean)
+    good = next(s for s in ds0.samples if s.group == "good")
+    dent = next(s for s in ds0.samples if s.group != "good" and s.mask_path is not None)
+    store = LabelStore(clean)
+    store.set_label(good.key, good.group, "dent")
+    store.set_label(dent.key, dent.group, "good")
+    painted = _mask(clean, good.cls, good.group, good.sample_id)  # the app paints the relabelled dent
+    ds = scan_dataset(clean)
+    by_key = {s.key: s for s in ds.samples}
+    g, d = by_key[good.key], by_key[dent.key]
+    assert g.is_anomalous and g.label == "dent" and g.mask_path == painted
+    assert not d.is_anomalous and d.mask_path is None
+    assert not any("mask for a good sample" in p.problem for p in ds.problems if p.path == painted)
+    assert load_mask(d, SHAPE).sum() == 0 and load_mask(g, SHAPE).any()
+
+
+def test_unreadable_labels_file_is_a_problem_not_a_crash(clean):
+    (clean / "labels.json").write_text("{broken")
+    ds = scan_dataset(clean)
+    assert any(p.path.name == "labels.json" and "folder labels used" in p.problem for p in ds.problems)
+    assert all(s.label is None for s in ds.samples)

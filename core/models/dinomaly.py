@@ -29,8 +29,8 @@ from torch import nn
 
 from core.config import ConfigError, param
 from core.models.encoder import ViTEncoder, tokens_to_map
-from core.models.losses import (gaussian_blur2d, global_cosine_hard_mining, hard_mining_fraction,
-                                mean_distance_map)
+from core.models.anomaly_map import blurred_distance_maps, top_fraction_mean  # noqa: F401 (re-export)
+from core.models.losses import global_cosine_hard_mining, hard_mining_fraction
 
 
 @dataclass
@@ -200,24 +200,7 @@ class Dinomaly(nn.Module):
                                           cfg.easy_grad_factor)
         return total, {"cosine": float(total.detach()), "hard_mining_p": p}
 
-    @torch.no_grad()
     def anomaly_map(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Blurred maps ``(B, H, W)`` at the input resolution and image scores ``(B,)`` (float32)."""
-        was_training = self.training
-        self.eval()
-        try:
-            out = self.forward(x)
-        finally:
-            self.train(was_training)
-        # Maps and scores in float32 even under bf16 autocast (upsampling and blur would follow it).
-        with torch.autocast(x.device.type, enabled=False):
-            maps = mean_distance_map(out["encoder"], out["decoder"], out["size"])
-            maps = gaussian_blur2d(maps.float(), self.config.blur_sigma)
+        maps = blurred_distance_maps(self, x, self.config.blur_sigma)
         return maps, top_fraction_mean(maps, self.config.top_fraction)
-
-
-def top_fraction_mean(maps: torch.Tensor, fraction: float) -> torch.Tensor:
-    """Per map, the mean of its ``fraction`` highest pixels (at least one pixel; 0 -> the max)."""
-    flat = maps.flatten(1)
-    k = max(1, int(flat.shape[1] * fraction))
-    return flat.topk(k, dim=1).values.mean(dim=1)

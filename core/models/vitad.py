@@ -20,12 +20,12 @@ from dataclasses import dataclass
 from functools import partial
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from core.config import ConfigError, param
 from core.models.encoder import ViTEncoder, tokens_to_map
-from core.models.losses import gaussian_blur2d, global_cosine, mean_distance_map
+from core.models.anomaly_map import blurred_distance_maps, pooled_max  # noqa: F401 (re-export)
+from core.models.losses import global_cosine
 
 
 @dataclass
@@ -130,23 +130,7 @@ class ViTAD(nn.Module):
         total = global_cosine(outputs["encoder"], outputs["decoder"])
         return total, {"cosine": float(total.detach())}
 
-    @torch.no_grad()
     def anomaly_map(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Blurred maps ``(B, H, W)`` at the input resolution and image scores ``(B,)`` (float32)."""
-        was_training = self.training
-        self.eval()
-        try:
-            out = self.forward(x)
-        finally:
-            self.train(was_training)
-        # Maps and scores in float32 even under bf16 autocast (upsampling and blur would follow it).
-        with torch.autocast(x.device.type, enabled=False):
-            maps = mean_distance_map(out["encoder"], out["decoder"], out["size"])
-            maps = gaussian_blur2d(maps.float(), self.config.blur_sigma)
+        maps = blurred_distance_maps(self, x, self.config.blur_sigma)
         return maps, pooled_max(maps, self.config.pool_size)
-
-
-def pooled_max(maps: torch.Tensor, pool_size: int) -> torch.Tensor:
-    """Per map, the maximum of its ``pool_size`` x ``pool_size`` average pooling (stride 1)."""
-    k = min(pool_size, maps.shape[-2], maps.shape[-1])
-    return F.avg_pool2d(maps.unsqueeze(1), k, stride=1).flatten(1).amax(dim=1)

@@ -30,7 +30,7 @@ from core.train.data import (ArraySet, finetune_plan, make_batch, mask_to_size, 
                              stream_indices, to_model_input)
 from core.train.datasource import class_arrays
 from core.train.distributed import is_main_process
-from core.train.engine import ProgressEvent, dist_info, run_training_loop
+from core.train.engine import ProgressEvent, run_training_loop
 from core.train.optim import OptimConfig, StableAdamW, warm_cosine_lr
 from core.train.runs import Run, RunRecord
 

@@ -195,6 +195,7 @@ def test_full_disk_while_saving_raises_naming_the_file_and_keeps_the_old_one(kin
     path = tmp_path / FILE_NAMES[kind]
     save = SAVERS[kind]()
     save(path, 0)
+    listing = sorted(p.name for p in tmp_path.iterdir())
     real_fsync = os.fsync
 
     def fsync(fd):
@@ -210,7 +211,7 @@ def test_full_disk_while_saving_raises_naming_the_file_and_keeps_the_old_one(kin
     assert named == path and os.strerror(errno.ENOSPC) in str(exc)
     monkeypatch.undo()
     assert READERS[kind](path) == 0
-    assert sorted(p.name for p in tmp_path.iterdir()) == [path.name]
+    assert sorted(p.name for p in tmp_path.iterdir()) == listing  # no temporaries left
 
 
 def test_cli_rebuilds_over_a_corrupt_cache_instead_of_trusting_it(corpus, tmp_path):

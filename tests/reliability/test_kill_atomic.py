@@ -29,6 +29,8 @@ ROOT = Path(__file__).resolve().parents[2]
 # kind: (rounds, longest delay before the kill in seconds); delays span a few whole saves
 PLAN = {"mask": (40, 0.04), "project": (40, 0.01), "checkpoint": (30, 0.12),
         "cache": (30, 0.15), "report": (40, 0.04)}
+# "model" (NAME.safetensors + NAME.json) is left out until a torn pair is detected: see versions.py
+COMPANIONS = {"model": ["encoder.json"]}  # files saved together with the target
 
 
 class Saver:
@@ -88,11 +90,12 @@ def test_kill_9_while_saving_leaves_old_or_new_version(kind, tmp_path):
                     pytest.fail(f"round {i}: {path.name} is broken after kill -9: {exc!r}")
             else:
                 assert not seen, f"round {i}: {path.name} vanished after a complete save"
-            others = [p for p in folder.iterdir() if p != path]
+            names = [path.name, *COMPANIONS.get(kind, [])]
+            others = [p for p in folder.iterdir() if p.name not in names]
             # a killed save can leave its temporary (it cannot clean up after SIGKILL); anything
             # else would be a half-written file under some other name
             for p in others:  # ours: .NAME.xxxx.tmp; safetensors' own: .tmpXXXXXX
-                assert p.name.startswith((f".{path.name}.", ".tmp")), p.name
+                assert p.name.startswith((*(f".{n}." for n in names), ".tmp")), p.name
             strays_after.append(len(others))
     finally:
         saver.close()

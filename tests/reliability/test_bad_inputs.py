@@ -230,3 +230,35 @@ def test_cli_rebuilds_over_a_corrupt_cache_instead_of_trusting_it(corpus, tmp_pa
     assert res.returncode == 0 and "Traceback" not in res.stderr, res.stderr
     with open_cache(out) as cache:
         assert len(cache) == len(corpus.good) and cache.config != {"old": True}
+
+
+@pytest.mark.parametrize("kind", list(SAVERS))
+def test_read_only_folder_while_saving_raises_naming_the_file_and_keeps_the_old_one(
+        kind, tmp_path, monkeypatch):
+    import tempfile
+
+    path = tmp_path / FILE_NAMES[kind]
+    save = SAVERS[kind]()
+    save(path, 0)
+    listing = sorted(p.name for p in tmp_path.iterdir())
+    tmp_path.chmod(stat.S_IRUSR | stat.S_IXUSR)
+    real_mkstemp = tempfile.mkstemp
+
+    def mkstemp(*args, dir=None, **kwargs):  # noqa: A002 - as root, chmod alone does not stop us
+        if dir is not None and Path(dir) == tmp_path:
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES),
+                                  os.path.join(dir, ".tmpXXXXXX"))
+        return real_mkstemp(*args, dir=dir, **kwargs)
+
+    monkeypatch.setattr(tempfile, "mkstemp", mkstemp)
+    try:
+        with pytest.raises((OSError, InputError)) as info:
+            save(path, 1)
+    finally:
+        monkeypatch.undo()
+        tmp_path.chmod(stat.S_IRWXU)
+    exc = info.value
+    named = exc.path if isinstance(exc, InputError) else Path(exc.filename)
+    assert named == path and os.strerror(errno.EACCES) in str(exc)
+    assert READERS[kind](path) == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == listing

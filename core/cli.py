@@ -17,6 +17,7 @@ COMMAND_MODULES: list[str] = [
     "finetune_encoder",
     "train",
     "evaluate",
+    "inspect", "report",
 ]
 
 EPILOG = """\

@@ -30,6 +30,7 @@ class ReportSample:
     decision: str                  # OK | NG | ROI-failed | unreadable | ...
     reason: str = ""
     image_png: bytes | None = None  # heat-map overlay, shown for NG samples
+    threshold: float | None = None  # the sample's own decision threshold (else the histogram's)
 
 
 @dataclass

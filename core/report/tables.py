@@ -31,8 +31,9 @@ def samples_csv(report: Report) -> str:
         thr = report.histogram.get("threshold") if report.histogram else None
         w.writerow(SAMPLE_COLUMNS)
         for s in report.samples:
+            t = s.threshold if s.threshold is not None else thr
             w.writerow([_safe_cell(s.key), s.cls, "" if s.score is None else f"{s.score:.6g}", s.decision,
-                        "" if thr is None else f"{thr:.6g}", _safe_cell(s.reason)])
+                        "" if t is None else f"{t:.6g}", _safe_cell(s.reason)])
         for path, reason in report.skipped:
             w.writerow([_safe_cell(path), "", "", "skipped", "", _safe_cell(reason)])
     else:

@@ -134,7 +134,8 @@ class CacheWriter:
     def __enter__(self) -> "CacheWriter":
         self._atomic = atomic_path(self.path)
         tmp = self._atomic.__enter__()
-        self._file = h5py.File(tmp, "w")
+        # no chunk cache: with one, HDF5 2.0 crashed the process on a full disk instead of raising
+        self._file = h5py.File(tmp, "w", rdcc_nbytes=0)
         self._file.attrs["format"] = FORMAT
         self._file.attrs["version"] = VERSION
         self._file.attrs["size"] = self.size
@@ -197,6 +198,15 @@ class CacheWriter:
         try:
             if self._file is not None:
                 self._file.close()
+        except Exception as close_exc:  # e.g. the disk filled up while HDF5 flushed: never install it
+            self._file = None
+            if exc_type is None:
+                err = CacheError(f"{self.path}: could not finish writing the cache ({close_exc}); the old "
+                                 "cache (if any) is kept")
+                self._atomic.__exit__(CacheError, err, None)
+                raise err from None
+            self._atomic.__exit__(exc_type, exc, tb)
+            return
         finally:
             self._file = None
             if exc_type is None and not self._finished:

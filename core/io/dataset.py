@@ -132,9 +132,22 @@ def _is_litter(name: str) -> bool:
     return name.startswith(".") or name.lower() in _OS_LITTER
 
 
-def _listdir(folder: Path) -> list[os.DirEntry]:
+def _valid_name(name: str, folder: Path, problems: list[Problem] | None) -> bool:
+    """False (and a problem) for a name the file system gave us as bytes that are not UTF-8."""
+    try:
+        name.encode("utf-8")
+        return True
+    except UnicodeEncodeError:
+        if problems is not None:
+            shown = name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+            problems.append(Problem(folder / shown, "file name is not valid UTF-8 text; rename it "
+                                                    "(it is left out)"))
+        return False
+
+
+def _listdir(folder: Path, problems: list[Problem] | None = None) -> list[os.DirEntry]:
     with os.scandir(folder) as it:
-        entries = [e for e in it if not _is_litter(e.name)]
+        entries = [e for e in it if not _is_litter(e.name) and _valid_name(e.name, folder, problems)]
     return sorted(entries, key=lambda e: _natural_key(e.name))
 
 
@@ -212,13 +225,13 @@ class _LevelCollector:
 def _scan_masks(gt_dir: Path, problems: list[Problem]) -> dict[tuple[str, str], Path]:
     """(group, sample id) -> mask path for ``CLASS/ground_truth``."""
     masks: dict[tuple[str, str], list[Path]] = {}
-    for g in _listdir(gt_dir):
+    for g in _listdir(gt_dir, problems):
         gpath = Path(g.path)
         if not g.is_dir():
             problems.append(Problem(gpath, "file directly in ground_truth; masks belong in "
                                            "ground_truth/<group>/<sample>_mask.png"))
             continue
-        for e in _listdir(gpath):
+        for e in _listdir(gpath, problems):
             p = Path(e.path)
             if e.is_dir():
                 problems.append(Problem(p, "unexpected sub-folder in a ground_truth group folder"))
@@ -243,7 +256,7 @@ def _scan_class(root: Path, cls: str, layout: LayoutParams, problems: list[Probl
     cdir = root / cls
     found: list[Sample] = []
     masks: dict[tuple[str, str], Path] = {}
-    for e in _listdir(cdir):
+    for e in _listdir(cdir, problems):
         p = Path(e.path)
         if not e.is_dir():
             problems.append(Problem(p, f"file directly in the class folder; expected only the "
@@ -257,14 +270,14 @@ def _scan_class(root: Path, cls: str, layout: LayoutParams, problems: list[Probl
         sdir = cdir / split
         if not sdir.is_dir():
             continue
-        for g in _listdir(sdir):
+        for g in _listdir(sdir, problems):
             gpath = Path(g.path)
             if not g.is_dir():
                 problems.append(Problem(gpath, f"file directly in the {split} folder; images belong "
                                                f"in a group folder such as {split}/good/"))
                 continue
             collector = _LevelCollector(layout, problems)
-            for e in _listdir(gpath):
+            for e in _listdir(gpath, problems):
                 if e.is_dir():
                     problems.append(Problem(Path(e.path), "unexpected sub-folder; images sit "
                                                           "directly in the group folder"))
@@ -376,7 +389,8 @@ def scan_folder(folder: str | Path, layout: LayoutParams = LayoutParams(),
     outer_cls = next((p for p in reversed(folder.resolve().parts) if p in CLASSES), None)
     for dirpath, dirnames, filenames in os.walk(folder):
         here = Path(dirpath)
-        dirnames[:] = sorted((d for d in dirnames if not _is_litter(d)), key=_natural_key)
+        dirnames[:] = sorted((d for d in dirnames if not _is_litter(d) and _valid_name(d, here, problems)),
+                             key=_natural_key)
         if GROUND_TRUTH in dirnames:
             dirnames.remove(GROUND_TRUTH)
             problems.append(Problem(here / GROUND_TRUTH, "ground_truth folder skipped (inspecting a "
@@ -384,7 +398,7 @@ def scan_folder(folder: str | Path, layout: LayoutParams = LayoutParams(),
         rel = here.relative_to(folder)
         collector = _LevelCollector(layout, problems)
         for name in sorted(filenames, key=_natural_key):
-            if not _is_litter(name):
+            if not _is_litter(name) and _valid_name(name, here, problems):
                 collector.add(here / name)
         this_cls = cls or next((p for p in reversed(rel.parts) if p in CLASSES), outer_cls)
         key_of = lambda sid, r=rel: (r / sid).as_posix()  # noqa: E731

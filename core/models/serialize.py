@@ -13,6 +13,7 @@ The encoder's provenance, including "random", travels with every saved model.
 from __future__ import annotations
 
 import json
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,7 @@ import torch
 from torch import nn
 
 from core.config import ConfigError, from_dict, to_dict
-from core.errors import InputError
+from core.errors import BearingError, InputError
 from core.io.atomic import atomic_path, atomic_write_json
 from core.models.dinomaly import Dinomaly, DinomalyConfig
 from core.models.encoder import ViTEncoder, create_encoder, key_mismatches
@@ -50,8 +51,17 @@ def _write(tensors: dict[str, torch.Tensor], meta: dict, path: str | Path) -> Pa
     st_path, json_path = model_paths(path)
     # Own contiguous CPU copies: safetensors refuses shared or strided storage.
     flat = {k: v.detach().to("cpu").contiguous().clone() for k, v in tensors.items()}
-    with atomic_path(st_path) as tmp:
-        save_file(flat, str(tmp), metadata={"format": FORMAT, "kind": meta["kind"]})
+    # The description also goes into the safetensors header, which is the truth when loading: the
+    # .json next to it (for people) is replaced after it, so a crash between the two renames must
+    # not pair the tensors of one save with the description of another.
+    try:
+        with atomic_path(st_path) as tmp:
+            save_file(flat, str(tmp), metadata={"format": FORMAT, "kind": meta["kind"],
+                                                "meta_json": json.dumps(meta)})
+    except OSError:
+        raise
+    except Exception as exc:  # safetensors' own error (e.g. disk full) names no file
+        raise BearingError(f"{st_path}: could not save the model ({exc}); the previous file is kept") from None
     atomic_write_json(json_path, meta)
     return st_path
 
@@ -73,11 +83,25 @@ def save_encoder(encoder: ViTEncoder, path: str | Path, **provenance: Any) -> Pa
     return _write(encoder.vit.state_dict(), meta, path)
 
 
-def read_meta(path: str | Path) -> dict:
-    """The JSON description of a saved model (errors name the file)."""
-    _, json_path = model_paths(path)
+def _header_meta(st_path: Path) -> dict | None:
+    """The description stored in the safetensors header, or None (older file, foreign file)."""
+    from safetensors import safe_open
+
+    if not st_path.is_file():
+        return None
     try:
-        meta = json.loads(json_path.read_text(encoding="utf-8"))
+        with safe_open(str(st_path), framework="pt") as f:
+            text = (f.metadata() or {}).get("meta_json")
+        return json.loads(text) if text else None
+    except Exception:  # unreadable: the tensor loader reports it with the file name
+        return None
+
+
+def read_meta(path: str | Path) -> dict:
+    """The description of a saved model: from the weights file's header (the truth), else the .json."""
+    st_path, json_path = model_paths(path)
+    try:
+        meta = _header_meta(st_path) or json.loads(json_path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise InputError(json_path, "model description not found",
                          "a saved model is a .safetensors file with a .json of the same name") from None

@@ -56,8 +56,13 @@ def save_checkpoint(folder: str | Path, module: torch.nn.Module, optimizer: torc
     meta = {"iteration": str(int(iteration)), "optimizer": json.dumps(opt_meta),
             "extra": json.dumps(extra or {})}
     path = folder / CHECKPOINT_NAME
-    with atomic_path(path) as tmp:
-        save_file(tensors, str(tmp), metadata=meta)
+    try:
+        with atomic_path(path) as tmp:
+            save_file(tensors, str(tmp), metadata=meta)
+    except OSError:
+        raise
+    except Exception as exc:  # safetensors' own error (e.g. disk full) names no file
+        raise CheckpointError(f"{path}: could not save the checkpoint ({exc}); the previous one is kept") from None
     return path
 
 

@@ -279,3 +279,19 @@ def test_unreadable_labels_file_is_a_problem_not_a_crash(clean):
     ds = scan_dataset(clean)
     assert any(p.path.name == "labels.json" and "folder labels used" in p.problem for p in ds.problems)
     assert all(s.label is None for s in ds.samples)
+
+
+def test_file_names_that_are_not_utf8_are_reported_and_left_out(clean):
+    import os
+
+    folder = clean / "LC" / "train" / "good"
+    bad = os.fsencode(folder) + b"/caf\xe9_0.png"  # Latin-1 bytes, as an old camera PC might write
+    with open(bad, "wb") as f:
+        f.write((folder / "001_0.png").read_bytes())
+    ds = scan_dataset(clean)
+    hits = [p for p in ds.problems if "not valid UTF-8" in p.problem]
+    assert len(hits) == 1 and "caf\\xe9_0.png" in str(hits[0].path)
+    assert all(s.sample_id != "caf\udce9" for s in ds.samples)
+    fingerprint(ds)  # used to raise UnicodeEncodeError
+    ds2 = scan_folder(clean / "LC")
+    assert any("not valid UTF-8" in p.problem for p in ds2.problems)

@@ -176,9 +176,8 @@ def report_version(path: Path) -> int:
 
 
 # --- saved models (NAME.safetensors + NAME.json) ---------------------------------------------------
-# Not in test_kill_atomic.PLAN yet: the two files are replaced one after the other, so a kill between
-# them leaves the tensors of one save with the description of the other, and load_model accepts the
-# pair (9 of 40 kills in a trial). Add "model" to PLAN once core.models.serialize detects that.
+# The two files are replaced one after the other; the description inside the safetensors header is
+# what load_model and read_meta trust, so a kill between the renames still loads one whole version.
 
 def model_saver() -> Callable[[Path, int], None]:
     import torch

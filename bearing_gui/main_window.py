@@ -1,4 +1,5 @@
-"""Main window: viewer in the centre, docks for samples, preprocessing, labelling, class gallery."""
+"""Main window: viewer in the centre, docks for samples, preprocessing, labelling, class gallery,
+training, runs, results and batch inspection."""
 
 from __future__ import annotations
 
@@ -6,15 +7,18 @@ from pathlib import Path
 
 from bearing_gui.controllers.class_run import ClassRunController
 from bearing_gui.controllers.session import SessionController
+from bearing_gui.controllers.training import TrainingController
 from bearing_gui.panels.class_gallery import ClassGallery
 from bearing_gui.panels.label_panel import LabelPanel
 from bearing_gui.panels.preprocess_panel import PreprocessPanel
+from bearing_gui.panels.runs_panel import RunsPanel
 from bearing_gui.panels.sample_browser import SampleBrowser
+from bearing_gui.panels.training_panel import TrainingPanel
 from bearing_gui.panels.viewer_area import MODES, ViewerArea
 from bearing_gui.qt import QtCore, QtGui, QtWidgets
 from core.project import PROJECT_SUFFIX
 
-SETTINGS_VERSION = 1  # bump when the dock layout changes: old saved layouts are then ignored
+SETTINGS_VERSION = 2  # bump when the dock layout changes: old saved layouts are then ignored
 MAX_RECENT = 8
 
 
@@ -35,6 +39,9 @@ class MainWindow(QtWidgets.QMainWindow):
         self.runner = ClassRunController(self.session, self)
         self.gallery = ClassGallery(self.session, self.runner)
         self.preprocess_panel.apply_to_class_requested.connect(self._apply_to_class)
+        self.trainer = TrainingController(self)
+        self.training_panel = TrainingPanel(self.session, self.trainer)
+        self.runs_panel = RunsPanel()
 
         self.docks: dict[str, QtWidgets.QDockWidget] = {}
         self._add_dock("samples", "Samples", self.browser, QtCore.Qt.DockWidgetArea.LeftDockWidgetArea)
@@ -44,12 +51,19 @@ class MainWindow(QtWidgets.QMainWindow):
                        QtCore.Qt.DockWidgetArea.RightDockWidgetArea)
         self._add_dock("gallery", "Class results", self.gallery,
                        QtCore.Qt.DockWidgetArea.BottomDockWidgetArea)
+        self._add_dock("training", "Training", self.training_panel,
+                       QtCore.Qt.DockWidgetArea.RightDockWidgetArea)
+        self._add_dock("runs", "Runs", self.runs_panel, QtCore.Qt.DockWidgetArea.BottomDockWidgetArea)
         self.tabifyDockWidget(self.docks["preprocess"], self.docks["labels"])
+        self.tabifyDockWidget(self.docks["labels"], self.docks["training"])
+        self.tabifyDockWidget(self.docks["gallery"], self.docks["runs"])
         self.docks["preprocess"].raise_()
         self.resizeDocks([self.docks["samples"], self.docks["preprocess"]], [350, 440],
                          QtCore.Qt.Orientation.Horizontal)
         self.resizeDocks([self.docks["gallery"]], [250], QtCore.Qt.Orientation.Vertical)
         self.docks["gallery"].hide()
+        self.docks["runs"].hide()
+        self._connect_training()
 
         self.pixel_label = QtWidgets.QLabel("")
         self.mode_label = QtWidgets.QLabel("")
@@ -164,8 +178,45 @@ class MainWindow(QtWidgets.QMainWindow):
         self._action("&Next sample", lambda: self._step(1), ["N", "PgDown"], menu=n)
         self._action("&Previous sample", lambda: self._step(-1), ["Shift+N", "PgUp"], menu=n)
 
+        self._build_training_menu(mb)
+
         h = mb.addMenu("&Help")
         self._action("Keyboard shortcuts", self.show_shortcuts, "F1", menu=h)
+
+    def _build_training_menu(self, mb: QtWidgets.QMenuBar) -> None:
+        t = mb.addMenu("&Training")
+        self._action("&Training panel", lambda: self.show_dock("training"), "Ctrl+T",
+                     "Choose what to train and watch it train", menu=t)
+        self.act_start_training = self._action("&Start training", self.training_panel.start, "F5",
+                                               "Start a training with the Training panel's settings",
+                                               menu=t)
+        self.act_cancel_training = self._action("&Cancel training", self.trainer.cancel, "Shift+F5",
+                                                "Stop after the current iteration (resumable)", menu=t)
+        t.addSeparator()
+        self._action("&Runs", lambda: self.show_dock("runs"), "Ctrl+R",
+                     "Every training run, with status and key metrics", menu=t)
+
+    def _connect_training(self) -> None:
+        tp, runs = self.training_panel, self.runs_panel
+        tp.run_finished.connect(lambda _p: runs.refresh())
+        self.trainer.started.connect(lambda _p: QtCore.QTimer.singleShot(1500, runs.refresh))
+        runs.resume_requested.connect(self._resume_run)
+        runs.rows_changed.connect(lambda: tp.set_finetune_runs(
+            [str(r.folder) for r in runs.rows if r.model == "finetune" and r.status == "finished"]))
+        self.session.project_opened.connect(lambda: runs.set_root(tp.runs_root or tp.default_runs_root()))
+
+    def set_runs_root(self, root: str | Path) -> None:
+        """Where new runs go and which runs the list shows (default: PROJECT/runs)."""
+        self.training_panel.runs_root = Path(root)
+        self.runs_panel.set_root(root)
+
+    def show_dock(self, name: str) -> None:
+        self.docks[name].show()
+        self.docks[name].raise_()
+
+    def _resume_run(self, folder: str) -> None:
+        self.show_dock("training")
+        self.training_panel.resume(folder)
 
     def _build_view_toolbar(self) -> None:
         tb = QtWidgets.QToolBar("View")
@@ -366,6 +417,8 @@ class MainWindow(QtWidgets.QMainWindow):
         from bearing_gui.controllers.workers import global_pool
 
         self.runner.cancel()  # checked before every image: returns within one sample
+        self.trainer.cancel()  # checked after every iteration; the run keeps its checkpoint
+        self.trainer.wait(30000)
         self.session.wait_idle(5000)
         global_pool().waitForDone(10000)
         self.browser.thumbs.clear()

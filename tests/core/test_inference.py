@@ -144,3 +144,16 @@ def test_overlay_shows_heat_contour_and_bar(lc_run):
     png = overlay_png(levels[0], r, max_side=160)
     dec = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_COLOR)
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and dec.shape[0] == 160 and dec.shape[1] == 160 + 64  # + colour bar
+
+
+def test_inspect_parts_merge_in_natural_order_with_counts(tmp_path):
+    from core.commands.inspect import COLUMNS, merge_parts
+
+    a, b = tmp_path / "a.part", tmp_path / "b.part"
+    a.write_text("lot/2,LC,0.5,NG,0.4,\nlot/10,LC,0.1,OK,0.4,\n")
+    b.write_text("lot/3,LC,,unreadable,0.4,\"x.png: truncated, sorry\"\n")
+    counts = merge_parts([a, b], tmp_path / "results.csv")
+    lines = (tmp_path / "results.csv").read_text().splitlines()
+    assert lines[0] == ",".join(COLUMNS)
+    assert [ln.split(",")[0] for ln in lines[1:]] == ["lot/2", "lot/3", "lot/10"]
+    assert counts["NG"] == counts["OK"] == counts["unreadable"] == 1 and counts["ROI-failed"] == 0

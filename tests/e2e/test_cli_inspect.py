@@ -15,6 +15,7 @@ import cv2
 import numpy as np
 import pytest
 
+from core.commands.inspect import natural_key
 from tests.e2e.conftest import ROOT, cli
 
 TINY = ["--backbone", "tiny", "--image-size", "56", "--batch-size", "4", "--device", "cpu", "--quiet"]
@@ -85,8 +86,7 @@ def test_every_sample_gets_its_row_overlay_and_summary(inspected, trained_run, t
     rows = read_csv(out / "results.csv")
     assert list(rows[0]) == ["sample", "class", "score", "decision", "threshold", "reason"]
     assert sorted(r["sample"] for r in rows) == sorted(expect)
-    assert [r["sample"] for r in rows] == sorted((r["sample"] for r in rows),
-                                                 key=lambda k: k)  # sorted (no numbers that differ in length)
+    assert [r["sample"] for r in rows] == sorted((r["sample"] for r in rows), key=natural_key)
     thresholds = {c: json.loads((trained_run / c / "metrics.json").read_text())["image_threshold"]
                   for c in ("LC", "OD")}
     for r in rows:

@@ -6,11 +6,15 @@ from __future__ import annotations
 from pathlib import Path
 
 from bearing_gui.controllers.class_run import ClassRunController
+from bearing_gui.controllers.inspection import InspectionController, ReportExporter
+from bearing_gui.controllers.results import ResultsController
 from bearing_gui.controllers.session import SessionController
 from bearing_gui.controllers.training import TrainingController
+from bearing_gui.panels.batch_panel import BatchPanel
 from bearing_gui.panels.class_gallery import ClassGallery
 from bearing_gui.panels.label_panel import LabelPanel
 from bearing_gui.panels.preprocess_panel import PreprocessPanel
+from bearing_gui.panels.results_panel import ResultsPanel
 from bearing_gui.panels.runs_panel import RunsPanel
 from bearing_gui.panels.sample_browser import SampleBrowser
 from bearing_gui.panels.training_panel import TrainingPanel
@@ -42,6 +46,11 @@ class MainWindow(QtWidgets.QMainWindow):
         self.trainer = TrainingController(self)
         self.training_panel = TrainingPanel(self.session, self.trainer)
         self.runs_panel = RunsPanel()
+        self.results_ctl = ResultsController(self.session, self)
+        self.results_panel = ResultsPanel(self.session, self.results_ctl)
+        self.inspector = InspectionController(self)
+        self.batch_panel = BatchPanel(self.session, self.inspector)
+        self.reporter = ReportExporter(self)
 
         self.docks: dict[str, QtWidgets.QDockWidget] = {}
         self._add_dock("samples", "Samples", self.browser, QtCore.Qt.DockWidgetArea.LeftDockWidgetArea)
@@ -54,15 +63,22 @@ class MainWindow(QtWidgets.QMainWindow):
         self._add_dock("training", "Training", self.training_panel,
                        QtCore.Qt.DockWidgetArea.RightDockWidgetArea)
         self._add_dock("runs", "Runs", self.runs_panel, QtCore.Qt.DockWidgetArea.BottomDockWidgetArea)
+        self._add_dock("results", "Results", self.results_panel,
+                       QtCore.Qt.DockWidgetArea.BottomDockWidgetArea)
+        self._add_dock("batch", "Batch inspection", self.batch_panel,
+                       QtCore.Qt.DockWidgetArea.BottomDockWidgetArea)
         self.tabifyDockWidget(self.docks["preprocess"], self.docks["labels"])
         self.tabifyDockWidget(self.docks["labels"], self.docks["training"])
         self.tabifyDockWidget(self.docks["gallery"], self.docks["runs"])
+        self.tabifyDockWidget(self.docks["runs"], self.docks["results"])
+        self.tabifyDockWidget(self.docks["results"], self.docks["batch"])
         self.docks["preprocess"].raise_()
         self.resizeDocks([self.docks["samples"], self.docks["preprocess"]], [350, 440],
                          QtCore.Qt.Orientation.Horizontal)
         self.resizeDocks([self.docks["gallery"]], [250], QtCore.Qt.Orientation.Vertical)
         self.docks["gallery"].hide()
-        self.docks["runs"].hide()
+        for name in ("runs", "results", "batch"):
+            self.docks[name].hide()
         self._connect_training()
 
         self.pixel_label = QtWidgets.QLabel("")
@@ -195,6 +211,12 @@ class MainWindow(QtWidgets.QMainWindow):
         t.addSeparator()
         self._action("&Runs", lambda: self.show_dock("runs"), "Ctrl+R",
                      "Every training run, with status and key metrics", menu=t)
+        self._action("R&esults", lambda: self.show_dock("results"), "Ctrl+E",
+                     "Metrics, curves, threshold and heat maps of a finished run", menu=t)
+        self._action("&Batch inspection", lambda: self.show_dock("batch"), "Ctrl+B",
+                     "Inspect a folder of images with a trained run", menu=t)
+        self._action("E&xport report…", self._export_current, "Ctrl+Shift+E",
+                     "HTML / PDF / CSV report of the open run (or of the last batch)", menu=t)
 
     def _connect_training(self) -> None:
         tp, runs = self.training_panel, self.runs_panel
@@ -204,6 +226,46 @@ class MainWindow(QtWidgets.QMainWindow):
         runs.rows_changed.connect(lambda: tp.set_finetune_runs(
             [str(r.folder) for r in runs.rows if r.model == "finetune" and r.status == "finished"]))
         self.session.project_opened.connect(lambda: runs.set_root(tp.runs_root or tp.default_runs_root()))
+        runs.open_requested.connect(self.open_results)
+        runs.compare_requested.connect(self._compare_runs)
+        runs.inspect_requested.connect(self._inspect_with)
+        runs.rows_changed.connect(lambda: self.batch_panel.set_runs(
+            [str(r.folder) for r in runs.rows if r.model in ("dinomaly", "vitad") and r.status == "finished"]))
+        self.results_panel.export_requested.connect(self.export_report_dialog)
+        self.batch_panel.export_requested.connect(self.export_report_dialog)
+        self.reporter.finished.connect(lambda p: self.statusBar().showMessage(f"Report written to {p}", 8000))
+        self.reporter.failed.connect(lambda m: self.show_error("Report not written", m))
+
+    def open_results(self, folder: str) -> None:
+        self.show_dock("results")
+        self.results_panel.open_run(folder)
+
+    def _compare_runs(self, a: str, b: str) -> None:
+        self.show_dock("results")
+        self.results_panel.compare(a, b)
+
+    def _inspect_with(self, folder: str) -> None:
+        self.show_dock("batch")
+        self.batch_panel.run.setCurrentText(folder)
+
+    def _export_current(self) -> None:
+        if self.docks["batch"].isVisible() and self.inspector.out is not None and \
+                not self.docks["results"].isVisible():
+            self.export_report_dialog(str(self.inspector.out))
+        elif self.results_ctl.results is not None:
+            self.results_panel._export()
+        elif self.inspector.out is not None:
+            self.export_report_dialog(str(self.inspector.out))
+
+    def export_report_dialog(self, folder: str) -> None:
+        path, chosen = QtWidgets.QFileDialog.getSaveFileName(
+            self, "Export report", str(Path(folder) / "report.html"),
+            "HTML report (*.html);;PDF report (*.pdf);;CSV table (*.csv)")
+        if path:
+            ext = {"HTML": ".html", "PDF ": ".pdf", "CSV ": ".csv"}.get(chosen[:4], "")
+            if not Path(path).suffix and ext:
+                path += ext
+            self.reporter.export(folder, path)
 
     def set_runs_root(self, root: str | Path) -> None:
         """Where new runs go and which runs the list shows (default: PROJECT/runs)."""
@@ -419,6 +481,10 @@ class MainWindow(QtWidgets.QMainWindow):
         self.runner.cancel()  # checked before every image: returns within one sample
         self.trainer.cancel()  # checked after every iteration; the run keeps its checkpoint
         self.trainer.wait(30000)
+        self.inspector.cancel()
+        self.inspector.wait(30000)
+        self.reporter.wait(60000)
+        self.results_ctl.wait(30000)
         self.session.wait_idle(5000)
         global_pool().waitForDone(10000)
         self.browser.thumbs.clear()
@@ -446,7 +512,10 @@ class MainWindow(QtWidgets.QMainWindow):
                 "Esc pan; [ / ] brush size; Shift+polygon/rectangle erases\n"
                 "Undo Ctrl+Z, redo Ctrl+Shift+Z\n"
                 "Project: Ctrl+O open project, Ctrl+Shift+O open data set folder, Ctrl+S save, "
-                "Ctrl+Shift+S save as")
+                "Ctrl+Shift+S save as\n"
+                "Training: Ctrl+T panel, F5 start, Shift+F5 cancel, Ctrl+R runs, Ctrl+E results, "
+                "Ctrl+B batch inspection, Ctrl+Shift+E export report; in Results: A accepts the "
+                "prediction as label")
         box = QtWidgets.QMessageBox(QtWidgets.QMessageBox.Icon.Information, "Keyboard shortcuts",
                                     text, QtWidgets.QMessageBox.StandardButton.Ok, self)
         box.setAttribute(QtCore.Qt.WidgetAttribute.WA_DeleteOnClose)

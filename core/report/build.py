@@ -3,8 +3,10 @@
 A run folder (one class's run, or the ``--out`` of ``train`` with class sub-folders) gives the
 metrics table per class and their mean, image-level ROC and PR curves recomputed from the test
 scores in each class's ``metrics.json``, the score histogram with the threshold, and the run
-configuration. Pixel-level curves (PRO) need every anomaly map, which ``evaluate`` does not store;
-the table's P-metrics are exact, the report says that the PRO plot is missing.
+configuration. Pixel-level curves (PRO) need every anomaly map, which ``evaluate`` does
+not store: given the data (``data``: the data set root or the h5 cache), the detector is run again
+on the evaluated split to draw the PRO curves; without it the report says the PRO plot is omitted (the
+table's P-metrics are exact either way).
 
 An inspection folder (the ``--out`` of ``inspect``: summary.json + results.csv) gives the summary,
 every sample row, the NG samples with their overlay PNGs, and the skipped files with the reason.
@@ -33,14 +35,15 @@ def is_inspection_folder(folder: str | Path) -> bool:
     return (folder / SUMMARY_FILE).is_file() and (folder / RESULTS_FILE).is_file()
 
 
-def build_report(folder: str | Path, max_images: int = 200) -> Report:
-    """The report of ``folder``: an inspection output folder or a run folder."""
+def build_report(folder: str | Path, max_images: int = 200, data: str | Path | None = None,
+                 device: str = "auto") -> Report:
+    """The report of ``folder``: an inspection output folder or a run folder (``data``: see module)."""
     folder = Path(folder)
     if not folder.is_dir():
         raise InputError(folder, "folder not found", "give a run folder or an 'inspect' --out folder")
     if is_inspection_folder(folder):
         return inspection_report(folder, max_images=max_images)
-    return run_report(folder)
+    return run_report(folder, data=data, device=device)
 
 
 # -- training runs ---------------------------------------------------------------------------------
@@ -52,8 +55,35 @@ def _mean_row(rows: dict[str, dict[str, float]]) -> dict[str, float]:
     return out
 
 
-def run_report(folder: str | Path) -> Report:
-    """Metrics, curves, score histogram and configuration of a run folder."""
+def _pixel_curves(run_dir: Path, cache_path: Path, split: str, device: str):
+    """Pixel curves of a run's detector on ``split`` of the cache (the maps are recomputed)."""
+    from core.device import resolve_device
+    from core.io.cache import open_cache
+    from core.metrics import pixel_curves
+    from core.models import load_model
+    from core.train.data import mask_to_size
+    from core.train.datasource import class_arrays
+    from core.train.runs import Run
+    from core.train.stages import predict_arrays
+
+    rec = Run(run_dir).load_record()
+    dev = resolve_device(device)
+    model = load_model(run_dir / "model", device=dev)
+    size = int(rec.config.get("image_size", model.config.image_size))
+    with open_cache(cache_path) as cache:
+        arrays = class_arrays(cache, rec.cls, split=split)
+    _, maps = predict_arrays(model, arrays, size, dev)
+    masks = mask_to_size(arrays.masks, size)[:, 0].numpy().astype(bool)
+    if not masks.any() or masks.all():
+        return None
+    return pixel_curves(maps, masks, max_points=MAX_CURVE_POINTS)
+
+
+def run_report(folder: str | Path, data: str | Path | None = None, device: str = "auto") -> Report:
+    """Metrics, curves, score histogram and configuration of a run folder.
+
+    With ``data`` (data set root or h5 cache) the pixel-level PRO curves are added.
+    """
     from core.inference import class_run_folders
     from core.train.runs import Run
 
@@ -61,6 +91,11 @@ def run_report(folder: str | Path) -> Report:
     runs = class_run_folders(folder)
     report = Report(title=f"Training run {folder.name}", kind="run")
     report.summary["run folder"] = str(folder.resolve())
+    cache = None
+    if data is not None:
+        from core.train.datasource import resolve_cache
+
+        cache = resolve_cache(data, list(runs))
     hist_good: list[float] = []
     hist_defect: list[float] = []
     thresholds: dict[str, float] = {}
@@ -99,6 +134,12 @@ def run_report(folder: str | Path) -> Report:
             report.curves.setdefault("PR", []).append(Curve(c.tpr.tolist(), c.precision.tolist(), cls))
         elif len(samples):
             report.warnings.append(f"{cls}: the test split has only one kind of sample; no ROC/PR curve")
+        if cache is not None:
+            pc = _pixel_curves(run.folder, cache, metrics.get("split", "test"), device)
+            if pc is None:
+                report.warnings.append(f"{cls}: no defect pixels (or no good ones) in the masks; no PRO curve")
+            else:
+                report.curves.setdefault("PRO", []).append(Curve(pc.fpr.tolist(), pc.pro.tolist(), cls))
         # with several classes, scores are put on one scale: score / the class's threshold
         scale = thresholds.get(cls) if len(runs) > 1 else None
         vals = scores / scale if scale else scores
@@ -113,9 +154,9 @@ def run_report(folder: str | Path) -> Report:
         else:
             thr = next(iter(thresholds.values()), None)
         report.histogram = {"good": hist_good, "defect": hist_defect, "threshold": thr, "band": None}
-    if report.metrics:
-        report.summary["pixel curves"] = ("not stored by 'evaluate' (PRO plot omitted); the P-metrics in "
-                                          "the table are exact")
+    if report.metrics and cache is None:
+        report.summary["pixel curves"] = ("omitted: 'evaluate' does not store anomaly maps; give the data "
+                                          "(report --data) to draw PRO curves. The P-metrics are exact")
     return report
 
 

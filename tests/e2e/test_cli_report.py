@@ -40,8 +40,10 @@ def test_run_report_has_metrics_curves_histogram_and_config(trained_run, tmp_pat
     for text in ("I-AUROC", "ROC curve", "PR curve", "<svg", "RANDOM weights", "threshold", "preprocess"):
         assert text in html, text
     assert (tmp_path / "r.pdf").read_bytes()[:5] == b"%PDF-"
+    assert "report --data" in html     # no maps stored: the report says how to get the PRO curves
 
     report = build_report(trained_run)
+    assert "PRO" not in report.curves
     lc = metrics["LC"]["samples"]
     fpr, tpr, _ = roc_curve([s["score"] for s in lc], [s["label"] for s in lc])
     roc = {c.label: c for c in report.curves["ROC"]}
@@ -101,3 +103,17 @@ def test_report_errors_name_the_problem(inspection, tmp_path):
     (tmp_path / "empty").mkdir()
     p = cli("report", str(tmp_path / "empty"), "--out", str(tmp_path / "r.html"), check=False)
     assert p.returncode == 1 and "not a run folder" in p.stderr and "Traceback" not in p.stderr
+
+
+def test_run_report_with_data_draws_pro_curves(trained_run, tiny_cache, tmp_path):  # noqa: F811
+    from core.report.build import build_report
+
+    report = build_report(trained_run, data=tiny_cache, device="cpu")
+    pro = {c.label: c for c in report.curves["PRO"]}
+    assert set(pro) == {"LC", "OD"}
+    for c in pro.values():
+        assert c.x[0] == 0.0 and c.x[-1] == pytest.approx(1.0) and np.all(np.diff(c.x) >= 0)
+        assert all(0.0 <= v <= 1.0 for v in c.y) and c.y[-1] == pytest.approx(1.0)
+    assert "pixel curves" not in report.summary
+    cli("report", str(trained_run), "--out", str(tmp_path / "r.html"), "--data", str(tiny_cache), "--device", "cpu")
+    assert "PRO curve" in (tmp_path / "r.html").read_text()

@@ -3,7 +3,10 @@
 Renders a small demo data set into a temporary folder, opens it in the real main window (with
 private settings), drives it into each state and grabs the window or one dock:
 
-    QT_QPA_PLATFORM=offscreen .venv/bin/python scripts/screenshots.py [--out docs/screenshots]
+    QT_QPA_PLATFORM=offscreen .venv/bin/python scripts/screenshots.py [--out docs/screenshots] [--part2]
+
+The training, runs, results and batch panels are shown on a tiny model trained here with a RANDOM
+encoder (the curves and scores show the layout, not real performance). ``--part2`` renders only those.
 """
 
 from __future__ import annotations
@@ -23,6 +26,9 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", default="docs/screenshots", help="output folder")
     ap.add_argument("--size", type=int, default=1024, help="demo image side in pixels")
+    ap.add_argument("--part2", action="store_true",
+                    help="only the training / runs / results / batch panels")
+    ap.add_argument("--iterations", type=int, default=60, help="iterations of the tiny training")
     args = ap.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -69,6 +75,10 @@ def main() -> int:
 
         w.open_path(data)
         s = w.session
+        if args.part2:
+            part2(w, Path(tmp), data, grab, settle, wait_for, args.iterations)
+            w.close()
+            return 0
 
         def show(key: str) -> None:
             s.select_key(key)
@@ -138,8 +148,87 @@ def main() -> int:
         wait_for(lambda: not w.runner.running, timeout=300)
         grab(w.docks["gallery"], "panel_class_gallery")
         grab(w, "apply_to_class")
+        part2(w, Path(tmp), data, grab, settle, wait_for, args.iterations)
         w.close()
     return 0
+
+
+def part2(w, tmp: Path, data: Path, grab, settle, wait_for, iterations: int) -> None:
+    """Training (live and finished), runs list, results browser, batch inspection."""
+    import shutil
+
+    from core.config import from_dict
+    from core.train.stages import TrainConfig
+
+    os.environ["BEARING_CACHE_DIR"] = str(tmp / "cache")
+    w.set_runs_root(tmp / "runs")
+    for name in ("samples", "gallery"):
+        w.docks[name].hide()
+    tp = w.training_panel
+    tp.set_config(from_dict(TrainConfig, {
+        "model": "dinomaly", "encoder": {"backbone": "tiny", "weights": "random"}, "device": "cpu",
+        "optim": {"total_iters": iterations, "warmup_iters": max(1, iterations // 10)},
+        "batch_size": 4, "checkpoint_every": 20, "dinomaly": {"image_size": 112}}))
+    tp.run_name.setText("demo-dinomaly")
+    w.show_dock("training")
+    w.docks["training"].setFloating(True)
+    w.docks["training"].resize(560, 900)
+    tp.start()
+    wait_for(lambda: w.trainer.iteration >= iterations // 2, timeout=900)
+    settle(0.5)
+    grab(w.docks["training"], "panel_training_live")
+    wait_for(lambda: not w.trainer.running, timeout=900)
+    tp.tabs.setCurrentIndex(1)
+    settle()
+    grab(w.docks["training"], "panel_training_log")
+    tp.tabs.setCurrentIndex(0)
+    w.docks["training"].setFloating(False)
+
+    w.show_dock("runs")
+    runs = w.runs_panel
+    runs.refresh()
+    w.docks["runs"].setFloating(True)
+    w.docks["runs"].resize(1100, 260)
+    settle()
+    grab(w.docks["runs"], "panel_runs")
+    w.docks["runs"].setFloating(False)
+
+    run_dir = tmp / "runs" / "demo-dinomaly" / "LC"
+    w.open_results(str(run_dir))
+    wait_for(lambda: w.results_ctl.results is not None, timeout=600)
+    dock = w.docks["results"]
+    dock.setFloating(True)
+    dock.resize(1400, 820)
+    settle()
+    grab(dock, "panel_results_metrics")
+    rp = w.results_panel
+    rp.tabs.setCurrentIndex(1)
+    r = w.results_ctl.results
+    dent = next(k for k, lab in zip(r.keys, r.labels) if lab == 1)
+    rp.select_key(dent)
+    wait_for(lambda: rp.view is not None, timeout=300)
+    rp.band_box.setChecked(True)
+    settle(0.5)
+    grab(dock, "panel_results_threshold")
+    dock.setFloating(False)
+
+    incoming = tmp / "incoming"
+    shutil.copytree(data / "LC" / "test", incoming / "LC")
+    for lv in range(3):
+        (incoming / "LC" / "good" / f"torn_{lv}.png").write_bytes(b"not a PNG")
+    bp = w.batch_panel
+    bp.folder.setText(str(incoming))
+    bp.run.setCurrentText(str(run_dir.parent))
+    bp.out.setText(str(tmp / "inspected"))
+    w.show_dock("batch")
+    bp.start()
+    wait_for(lambda: not w.inspector.running, timeout=900)
+    dock = w.docks["batch"]
+    dock.setFloating(True)
+    dock.resize(1100, 560)
+    settle()
+    grab(dock, "panel_batch")
+    dock.setFloating(False)
 
 
 if __name__ == "__main__":

@@ -228,7 +228,7 @@ class ResultsPanel(QtWidgets.QWidget):
         self.threshold_spin.setSingleStep(step if step > 0 else 0.001)
         self.band_box.setChecked(False)
         self._fill_samples(r)
-        self.heatmap.clear()
+        self.heatmap.clear_map()
         self.view = None
         self.sample_info.setText("Select a sample in the table.")
         self.accept_btn.setEnabled(False)
@@ -355,7 +355,7 @@ class ResultsPanel(QtWidgets.QWidget):
 
     def _on_sample_failed(self, key: str, message: str) -> None:
         self.view = None
-        self.heatmap.clear()
+        self.heatmap.clear_map()
         self.sample_info.setText(f"{key}: {message}")
 
     def _show_view(self) -> None:

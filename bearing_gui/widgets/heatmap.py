@@ -40,6 +40,8 @@ class HeatmapView(pg.GraphicsLayoutWidget):
                  gt_mask: np.ndarray | None = None) -> None:
         """``image`` uint8 grey, ``amap`` float in the same pixels, colours 0..``vmax``."""
         self.empty.hide()
+        self.base.show()
+        self.heat.show()
         self.base.setImage(image, levels=(0, 255), autoLevels=False)
         vmax = float(vmax) if vmax > 0 else 1.0
         self.heat.setImage(amap, levels=(0.0, vmax), autoLevels=False)
@@ -50,7 +52,6 @@ class HeatmapView(pg.GraphicsLayoutWidget):
             self.gt.setData(gt_mask.astype(np.float32))
             self.gt.show()
         else:
-            self.gt.setData(None)
             self.gt.hide()
         if not self.has_image:
             self.view.autoRange(padding=0.01)
@@ -65,10 +66,9 @@ class HeatmapView(pg.GraphicsLayoutWidget):
     def fit(self) -> None:
         self.view.autoRange(padding=0.01)
 
-    def clear(self) -> None:
-        self.base.clear()
-        self.heat.clear()
-        self.contour.setData(None)
-        self.gt.setData(None)
+    def clear_map(self) -> None:
+        # not named clear(): GraphicsLayoutWidget forwards clear() to its layout (removes everything)
+        for item in (self.base, self.heat, self.gt):
+            item.hide()
         self.empty.show()
         self.has_image = False

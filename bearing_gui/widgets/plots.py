@@ -32,7 +32,8 @@ class TrainingCurves(pg.GraphicsLayoutWidget):
         self.loss_plot.setLabel("left", "loss")
         self.loss_plot.setLogMode(y=True)
         self.loss_plot.showGrid(x=True, y=True, alpha=0.2)
-        self.legend = self.loss_plot.addLegend(offset=(-8, 8), labelTextSize="8pt")
+        self.legend = self.loss_plot.addLegend(offset=(-8, 8), labelTextSize="8pt",
+                                               brush=(30, 31, 34, 180))
         self.lr_plot = self.addPlot(row=1, col=0)
         self.lr_plot.setLabel("left", "lr")
         self.lr_plot.setLabel("bottom", "iteration")
@@ -115,6 +116,7 @@ class ScoreHistogram(pg.PlotWidget):
         super().__init__(parent)
         self.setLabel("bottom", "image score")
         self.setLabel("left", "samples")
+        self.getAxis("bottom").enableAutoSIPrefix(False)  # a scaled axis misreads next to the line label
         self.showGrid(x=True, y=True, alpha=0.2)
         self.legend = self.addLegend(offset=(-8, 8), labelTextSize="8pt")
         self.good = self.plot([0, 1], [0], stepMode="center", fillLevel=0, name="good",
@@ -131,7 +133,8 @@ class ScoreHistogram(pg.PlotWidget):
                                        pen=pg.mkPen("#aaa", style=QtCore.Qt.PenStyle.DashLine))
         self.addItem(self.optimal)
         self.line = pg.InfiniteLine(angle=90, movable=True, label="threshold {value:.4g}",
-                                    labelOpts={"position": 0.8, "color": THRESHOLD_COLOUR},
+                                    labelOpts={"position": 0.75, "color": THRESHOLD_COLOUR,
+                                               "fill": (30, 31, 34, 200)},
                                     pen=pg.mkPen(THRESHOLD_COLOUR, width=2),
                                     hoverPen=pg.mkPen("#fff", width=3))
         self.addItem(self.line)

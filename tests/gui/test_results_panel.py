@@ -148,6 +148,12 @@ def test_selected_sample_heatmap_in_roi_and_original_coordinates(results_window,
     v = rp.view
     x0, y0, x1, y1 = v.crop
     assert rp.heatmap.base.image.shape == (y1 - y0, x1 - x0) == rp.heatmap.heat.image.shape
+    w.show_dock("results")
+    rp.tabs.setCurrentIndex(1)
+    pump(0.1)
+    shot = rp.heatmap.grab().toImage()
+    colours = {shot.pixel(x, y) for x in range(0, shot.width(), 7) for y in range(0, shot.height(), 7)}
+    assert len(colours) > 50          # the image and the map are painted, not an empty view
     want = r.scores[r.keys.index(dent)]
     assert v.score == pytest.approx(want, rel=1e-3, abs=1e-5)   # same score as the evaluation
     assert v.roi_gt is not None and v.roi_gt.any()                 # the dent's mask, cropped

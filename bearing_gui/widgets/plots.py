@@ -138,7 +138,8 @@ class ScoreHistogram(pg.PlotWidget):
                                     pen=pg.mkPen(THRESHOLD_COLOUR, width=2),
                                     hoverPen=pg.mkPen("#fff", width=3))
         self.addItem(self.line)
-        self.line.sigPositionChanged.connect(lambda ln: self.threshold_moved.emit(float(ln.value())))
+        self._quiet = False
+        self.line.sigPositionChanged.connect(self._on_line)
         self.band.sigRegionChanged.connect(self._on_band)
         self.setMinimumSize(260, 180)
 
@@ -152,10 +153,16 @@ class ScoreHistogram(pg.PlotWidget):
             self.optimal.setValue(value)
 
     def set_threshold(self, value: float) -> None:
-        """Move the line without emitting (programmatic, e.g. 'reset to F1-optimal')."""
-        self.line.blockSignals(True)
-        self.line.setValue(value)
-        self.line.blockSignals(False)
+        """Move the line without emitting ``threshold_moved`` (its label still follows)."""
+        self._quiet = True
+        try:
+            self.line.setValue(value)
+        finally:
+            self._quiet = False
+
+    def _on_line(self, line) -> None:
+        if not self._quiet:
+            self.threshold_moved.emit(float(line.value()))
 
     def threshold(self) -> float:
         return float(self.line.value())

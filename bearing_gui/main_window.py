@@ -62,11 +62,12 @@ class MainWindow(QtWidgets.QMainWindow):
                        QtCore.Qt.DockWidgetArea.BottomDockWidgetArea)
         self._add_dock("training", "Training", self.training_panel,
                        QtCore.Qt.DockWidgetArea.RightDockWidgetArea)
-        self._add_dock("runs", "Runs", self.runs_panel, QtCore.Qt.DockWidgetArea.BottomDockWidgetArea)
+        self._add_dock("runs", "Runs", self.runs_panel, QtCore.Qt.DockWidgetArea.BottomDockWidgetArea,
+                       scroll=True)
         self._add_dock("results", "Results", self.results_panel,
-                       QtCore.Qt.DockWidgetArea.BottomDockWidgetArea)
+                       QtCore.Qt.DockWidgetArea.BottomDockWidgetArea, scroll=True)
         self._add_dock("batch", "Batch inspection", self.batch_panel,
-                       QtCore.Qt.DockWidgetArea.BottomDockWidgetArea)
+                       QtCore.Qt.DockWidgetArea.BottomDockWidgetArea, scroll=True)
         self.tabifyDockWidget(self.docks["preprocess"], self.docks["labels"])
         self.tabifyDockWidget(self.docks["labels"], self.docks["training"])
         self.tabifyDockWidget(self.docks["gallery"], self.docks["runs"])
@@ -103,9 +104,18 @@ class MainWindow(QtWidgets.QMainWindow):
         self._restore_layout()
 
     # -- construction -------------------------------------------------------------------------
-    def _add_dock(self, name: str, title: str, widget: QtWidgets.QWidget, area) -> None:
+    def _add_dock(self, name: str, title: str, widget: QtWidgets.QWidget, area,
+                  scroll: bool = False) -> None:
         dock = QtWidgets.QDockWidget(title, self)
         dock.setObjectName(f"dock_{name}")
+        if scroll:
+            # big panels scroll inside a small dock: even hidden, a dock's minimum size counts
+            # towards the window's, and these would otherwise push it off small screens
+            area_widget = QtWidgets.QScrollArea()
+            area_widget.setWidgetResizable(True)
+            area_widget.setWidget(widget)
+            widget.setMinimumSize(widget.minimumSizeHint())
+            widget = area_widget
         dock.setWidget(widget)
         self.addDockWidget(area, dock)
         self.docks[name] = dock

@@ -109,8 +109,6 @@ def run_training(req: TrainRequest, buf: LiveBuffer, cancel: threading.Event) ->
         outcome = train_class(cache, cls, req.config, folder, resume=resume,
                               progress=lambda ev, c=cls: buf.event(c, ev), cancel=cancel.is_set,
                               log=buf.log)
-        for n in outcome.notes:
-            buf.log(f"note: {n}")
         entry = {"run": str(outcome.run_dir), "cls": cls, "status": outcome.status,
                  "message": outcome.message}
         if outcome.status == "finished" and kind in DETECTORS and req.evaluate:

@@ -166,7 +166,7 @@ class TrainingPanel(QtWidgets.QWidget):
         self.tabs = tabs
         rl.addWidget(tabs, 1)
 
-        split = QtWidgets.QSplitter(QtCore.Qt.Orientation.Vertical)
+        split = self.splitter = QtWidgets.QSplitter(QtCore.Qt.Orientation.Vertical)
         split.addWidget(scroll)
         split.addWidget(run_box)
         split.setStretchFactor(0, 1)

@@ -140,6 +140,9 @@ def run_report(folder: str | Path, data: str | Path | None = None, device: str =
                 report.warnings.append(f"{cls}: no defect pixels (or no good ones) in the masks; no PRO curve")
             else:
                 report.curves.setdefault("PRO", []).append(Curve(pc.fpr.tolist(), pc.pro.tolist(), cls))
+        elif (metrics.get("pixel_curves") or {}).get("pro"):  # thinned curves stored by evaluate
+            stored = metrics["pixel_curves"]
+            report.curves.setdefault("PRO", []).append(Curve(stored["fpr"], stored["pro"], cls))
         # with several classes, scores are put on one scale: score / the class's threshold
         scale = thresholds.get(cls) if len(runs) > 1 else None
         vals = scores / scale if scale else scores
@@ -154,7 +157,7 @@ def run_report(folder: str | Path, data: str | Path | None = None, device: str =
         else:
             thr = next(iter(thresholds.values()), None)
         report.histogram = {"good": hist_good, "defect": hist_defect, "threshold": thr, "band": None}
-    if report.metrics and cache is None:
+    if report.metrics and cache is None and "PRO" not in report.curves:
         report.summary["pixel curves"] = ("omitted: 'evaluate' does not store anomaly maps; give the data "
                                           "(report --data) to draw PRO curves. The P-metrics are exact")
     return report

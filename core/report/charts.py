@@ -62,7 +62,7 @@ def line_chart(series: Sequence[tuple[Sequence[float], Sequence[float], str]], t
                    f'stroke-dasharray="4 3"/>')
     for i, (xs, ys, label) in enumerate(series):
         x, y = _decimate(np.asarray(xs, float), np.asarray(ys, float))
-        ok = np.isfinite(x) & np.isfinite(y)
+        ok = np.isfinite(x) & np.isfinite(y) & (x <= xlim[1])  # e.g. PRO is plotted up to FPR 0.3 only
         x, y = x[ok], y[ok]
         if len(x) == 0:
             continue

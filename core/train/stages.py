@@ -20,7 +20,7 @@ from core.device import autocast, resolve_device
 from core.errors import BearingError, InputError
 from core.io.cache import open_cache
 from core.metrics import evaluate as evaluate_metrics
-from core.metrics import f1_optimal_threshold
+from core.metrics import f1_optimal_threshold, pixel_curves
 from core.models import (Dinomaly, DinomalyConfig, EncoderConfig, FineTuneConfig, FineTuneModel, ViTAD,
                          ViTADConfig, create_encoder, load_model, read_meta, save_encoder, save_model,
                          task_for_epoch, vitad_image_size)
@@ -166,6 +166,7 @@ def train_class(cache_path: str | Path, cls: str, cfg: TrainConfig, run_dir: str
     with open_cache(cache_path) as cache:
         preprocess_cfg = cache.config.get(cls, {}) if isinstance(cache.config, dict) else {}
         fp = cache.fingerprint
+        cache_size = cache.size
         normal = class_arrays(cache, cls, split="train", label=0)
         abnormal = class_arrays(cache, cls, split="train", label=1) if cfg.model == "finetune" else None
     if len(normal) == 0:
@@ -215,7 +216,7 @@ def train_class(cache_path: str | Path, cls: str, cfg: TrainConfig, run_dir: str
             run.save_record(rec)
         else:
             config = {"train": to_dict(cfg), "preprocess": preprocess_cfg, "image_size": size,
-                      "cache": str(Path(cache_path).resolve()), "total_iters": total,
+                      "cache": str(Path(cache_path).resolve()), "cache_size": cache_size, "total_iters": total,
                       "train_samples": {"good": len(normal), "defect": 0 if abnormal is None else len(abnormal)}}
             Run.create(run.folder, RunRecord(kind=cfg.model, cls=cls, config=config, encoder=encoder.describe()
                                              | {"random_weights": encoder.is_random}, dataset_fingerprint=fp))
@@ -311,12 +312,15 @@ def evaluate_run(run_dir: str | Path, cache_path: str | Path, split: str = "test
     scores, maps = predict_arrays(model, data, size, dev, batch_size, progress)
     masks = mask_to_size(data.masks, size)[:, 0].numpy().astype(bool)
     metrics = evaluate_metrics(scores, data.labels, maps, masks, undefined="nan")
+    curves = pixel_curves(maps, masks, max_points=400)  # thinned, for plots in the app and reports
     try:
         threshold, _ = f1_optimal_threshold(scores, data.labels)
     except BearingError:
         threshold = float("nan")
     out = {"class": rec.cls, "split": split, "map_size": size, "metrics": metrics,
            "image_threshold": float(threshold), "random_weights": rec.random_weights,
+           "pixel_curves": {name: [round(float(v), 6) for v in getattr(curves, name)]
+                            for name in ("fpr", "tpr", "precision", "pro")},
            "samples": [{"key": k, "label": int(l), "score": float(s)}
                        for k, l, s in zip(data.keys, data.labels, scores)]}
     run.save_metrics(out)

@@ -40,10 +40,11 @@ def test_run_report_has_metrics_curves_histogram_and_config(trained_run, tmp_pat
     for text in ("I-AUROC", "ROC curve", "PR curve", "<svg", "RANDOM weights", "threshold", "preprocess"):
         assert text in html, text
     assert (tmp_path / "r.pdf").read_bytes()[:5] == b"%PDF-"
-    assert "report --data" in html     # no maps stored: the report says how to get the PRO curves
+    assert "PRO curve" in html          # evaluate stores thinned pixel curves in metrics.json
 
     report = build_report(trained_run)
-    assert "PRO" not in report.curves
+    pro = {c.label: c for c in report.curves["PRO"]}
+    assert pro["LC"].x == metrics["LC"]["pixel_curves"]["fpr"] and pro["LC"].y == metrics["LC"]["pixel_curves"]["pro"]
     lc = metrics["LC"]["samples"]
     fpr, tpr, _ = roc_curve([s["score"] for s in lc], [s["label"] for s in lc])
     roc = {c.label: c for c in report.curves["ROC"]}

@@ -234,7 +234,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self.trainer.started.connect(lambda _p: QtCore.QTimer.singleShot(1500, runs.refresh))
         runs.resume_requested.connect(self._resume_run)
         runs.rows_changed.connect(lambda: tp.set_finetune_runs(
-            [str(r.folder) for r in runs.rows if r.model == "finetune" and r.status == "finished"]))
+            [(str(r.folder), r.random_weights) for r in runs.rows
+             if r.model == "finetune" and r.status == "finished"]))
         self.session.project_opened.connect(lambda: runs.set_root(tp.runs_root or tp.default_runs_root()))
         runs.open_requested.connect(self.open_results)
         runs.compare_requested.connect(self._compare_runs)

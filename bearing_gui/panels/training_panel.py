@@ -43,6 +43,7 @@ class TrainingPanel(QtWidgets.QWidget):
         self.config = TrainConfig()
         self.runs_root: Path | None = None   # set by the main window; None: next to the data set
         self._last_root = ""
+        self._random_encoders: dict[str, bool] = {}  # fine-tuning run -> built on random weights
 
         # -- what to train ----------------------------------------------------------------------
         self.class_boxes = {c: QtWidgets.QCheckBox(c) for c in ("LC", "SC", "OD")}
@@ -253,8 +254,11 @@ class TrainingPanel(QtWidgets.QWidget):
                                               device=self.device.currentData() or "auto")
         detector = self.config.model in DETECTORS
         self.encoder_run.setEnabled(detector)
-        self.random_warning.setVisible(self.config.encoder.weights == "random"
-                                       and not (detector and self.config.encoder_run))
+        if detector and self.config.encoder_run:
+            random = self._random_encoders.get(self.config.encoder_run, False)
+        else:
+            random = self.config.encoder.weights == "random"
+        self.random_warning.setVisible(random)
 
     def _set(self, path: tuple, value) -> bool:
         from core.config import ConfigError, validate
@@ -283,8 +287,10 @@ class TrainingPanel(QtWidgets.QWidget):
                 self.config = replace_path(self.config, p, get_path(default, p))
         self._show_config()
 
-    def set_finetune_runs(self, folders: list[str]) -> None:
-        """Offer these fine-tuning runs as encoders (from the runs list)."""
+    def set_finetune_runs(self, runs: list[tuple[str, bool]]) -> None:
+        """Offer these fine-tuning runs (folder, built on random weights) as encoders."""
+        self._random_encoders = dict(runs)
+        folders = [f for f, _r in runs]
         current = self.encoder_run.currentText()
         self.encoder_run.blockSignals(True)
         self.encoder_run.clear()
@@ -292,6 +298,7 @@ class TrainingPanel(QtWidgets.QWidget):
         self.encoder_run.addItems(folders)
         self.encoder_run.setCurrentText(current)
         self.encoder_run.blockSignals(False)
+        self._sync_encoder(update=False)
 
     def _browse_weights(self) -> None:
         path, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Encoder weights", "",

@@ -155,3 +155,43 @@ def test_errors_are_messages(trained_window, qtbot):
     assert "failed" in tp.status.text()
     assert "weights.safetensors" in w.last_error and "Traceback" not in w.last_error
     assert tp.start_btn.isEnabled()
+
+
+def test_finetune_then_detector_on_the_finetuned_encoder(trained_window, qtbot, tmp_path):
+    w = trained_window
+    tp = w.training_panel
+    cfg = tiny_config(4, model="finetune")
+    cfg.epochs = 2
+    cfg.finetune.image_size = 56
+    cfg.finetune.reconstruction_epochs = 1
+    cfg.finetune.alternate_every = 1
+    tp.set_config(cfg)
+    assert not tp.encoder_run.isEnabled()          # only detectors take a fine-tuned encoder
+    tp.run_name.setText("ft")
+    assert tp.start()
+    wait_training(qtbot, w)
+    assert "finished" in tp.status.text(), tp.log.toPlainText()
+    ft = tmp_path / "runs" / "ft" / "LC"
+    assert (ft / "encoder.safetensors").is_file()
+    # the runs list offers the fine-tuned encoder to the detector stage
+    offered = [tp.encoder_run.itemText(i) for i in range(tp.encoder_run.count())]
+    assert str(ft) in offered
+    tp.stage.setCurrentIndex(tp.stage.findData("vitad"))
+    assert tp.encoder_run.isEnabled()
+    tp.encoder_run.setCurrentText(str(ft))
+    tp.weights.setCurrentText("pretrained")
+    # the fine-tuning run was built on random weights: the warning stays
+    assert tp.random_warning.isVisibleTo(tp)
+    tp.encoder_run.setCurrentText("")
+    assert not tp.random_warning.isVisibleTo(tp)
+    tp.encoder_run.setCurrentText(str(ft))
+    tp.run_name.setText("vitad-ft")
+    assert tp.config.model == "vitad" and tp.config.encoder_run == str(ft)
+    assert tp.start()
+    wait_training(qtbot, w)
+    assert "finished" in tp.status.text(), tp.log.toPlainText()
+    rec = Run(tmp_path / "runs" / "vitad-ft" / "LC").load_record()
+    assert rec.kind == "vitad" and rec.config["train"]["encoder_run"] == str(ft)
+    w.runs_panel.refresh()
+    row = w.runs_panel.row_for(tmp_path / "runs" / "vitad-ft" / "LC")
+    assert row.encoder.endswith("(fine-tuned)") and row.metrics

@@ -3,6 +3,7 @@ training, runs, results and batch inspection."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from bearing_gui.controllers.class_run import ClassRunController
@@ -231,6 +232,7 @@ class MainWindow(QtWidgets.QMainWindow):
     def _connect_training(self) -> None:
         tp, runs = self.training_panel, self.runs_panel
         tp.run_finished.connect(lambda _p: runs.refresh())
+        self.trainer.finished.connect(lambda _s, outcomes: self._list_runs_in_project(outcomes))
         self.trainer.started.connect(lambda _p: QtCore.QTimer.singleShot(1500, runs.refresh))
         runs.resume_requested.connect(self._resume_run)
         runs.rows_changed.connect(lambda: tp.set_finetune_runs(
@@ -277,6 +279,27 @@ class MainWindow(QtWidgets.QMainWindow):
             if not Path(path).suffix and ext:
                 path += ext
             self.reporter.export(folder, path)
+
+    def _list_runs_in_project(self, outcomes: list) -> None:
+        """Finished class runs inside a saved project's folder join its run list (saved with it)."""
+        from core.errors import InputError
+
+        p = self.session.project
+        if p is None or p.folder is None:
+            return
+        known = {r.path for r in p.runs}
+        added = False
+        for o in outcomes:
+            folder = Path(os.path.abspath(o["run"]))
+            if o["status"] != "finished" or folder in known:
+                continue
+            try:
+                p.add_run(folder, name=f"{folder.parent.name}/{folder.name}", cls=o["cls"])
+            except InputError:
+                continue  # outside the project folder: listed by the runs panel only
+            added = True
+        if added:
+            self.session._set_dirty(True)
 
     def set_runs_root(self, root: str | Path) -> None:
         """Where new runs go and which runs the list shows (default: PROJECT/runs)."""

@@ -195,3 +195,24 @@ def test_finetune_then_detector_on_the_finetuned_encoder(trained_window, qtbot, 
     w.runs_panel.refresh()
     row = w.runs_panel.row_for(tmp_path / "runs" / "vitad-ft" / "LC")
     assert row.encoder.endswith("(fine-tuned)") and row.metrics
+
+
+def test_finished_run_joins_a_saved_project(trained_window, qtbot, tmp_path):
+    from core.project import load_project
+
+    w = trained_window
+    project_file = tmp_path / "proj" / "lot.bearing.json"
+    project_file.parent.mkdir()
+    assert w.session.save(project_file)
+    w.set_runs_root(project_file.parent / "runs")
+    tp = w.training_panel
+    tp.set_config(tiny_config(2))
+    tp.run_name.setText("in-project")
+    tp.evaluate.setChecked(False)
+    assert tp.start()
+    wait_training(qtbot, w)
+    assert w.session.dirty and "*" in w.windowTitle()
+    assert w.session.save()
+    runs = load_project(project_file).runs
+    assert [(r.name, r.cls, r.path) for r in runs] == [
+        ("in-project/LC", "LC", project_file.parent / "runs" / "in-project" / "LC")]

@@ -74,7 +74,7 @@ def _nanmean(values) -> float:
 def load_results(folder: str | Path, with_pro: bool = True, report=None) -> RunResults:
     """Worker side: everything the browser shows for the class run ``folder``."""
     from core.errors import BearingError
-    from core.metrics import precision_recall_curve, pro_curve, roc_curve
+    from core.metrics import precision_recall_curve, roc_curve
     from core.train.runs import Run
 
     run = Run(folder)

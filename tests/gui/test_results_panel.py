@@ -16,7 +16,7 @@ from core.preprocess.batch import preprocess_dataset
 from core.preprocess.pipeline import PreprocessConfig
 from core.train.runs import Run
 from core.train.stages import evaluate_run, train_class
-from tests.gui.conftest import pump
+from tests.gui.conftest import key, pump
 from tests.gui.test_training_panel import tiny_config
 
 
@@ -172,7 +172,8 @@ def test_accept_prediction_as_label(results_window, runs, qtbot):
     good = next(k for k, lab in zip(r.keys, r.labels) if lab == 0)
     rp.set_threshold(float(r.scores.min()) - 1.0)       # everything NG
     rp.select_key(good)
-    rp.accept_btn.click()
+    rp.samples.setFocus()
+    key(qtbot, w, "A")                                   # the panel's shortcut = the button
     qtbot.waitUntil(lambda: w.session.labels.target is not None and w.session.labels.target.key == good
                     and w.session.labels.label == "dent", timeout=30000)
     assert w.session.labels.undo_stack.canUndo()         # one undoable step, like pressing D

@@ -11,7 +11,7 @@ from bearing_gui.controllers.training import LiveBuffer
 from core.config import from_dict
 from core.train.runs import Run
 from core.train.stages import TrainConfig
-from tests.gui.conftest import pump
+from tests.gui.conftest import key, pump
 
 
 def tiny_config(iters: int, checkpoint_every: int = 2, model: str = "dinomaly") -> TrainConfig:
@@ -143,6 +143,10 @@ def test_errors_are_messages(trained_window, qtbot):
     tp = w.training_panel
     for b in tp.class_boxes.values():
         b.setChecked(False)
+    w.browser.tree.setFocus()
+    key(qtbot, w, "F5")                     # Training ▸ Start training
+    assert "class" in w.last_error and not w.trainer.running
+    w.last_error = ""
     assert not tp.start()
     assert "class" in w.last_error
     tp.class_boxes["LC"].setChecked(True)

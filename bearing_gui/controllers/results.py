@@ -246,6 +246,7 @@ class ResultsController(QtCore.QObject):
         self._samples.finished.connect(lambda _k, v: self.sample_ready.emit(v))
         self._samples.failed.connect(self.sample_failed.emit)
         self.with_pro = True
+        self._wanted = ""
 
     @property
     def busy(self) -> bool:
@@ -253,6 +254,7 @@ class ResultsController(QtCore.QObject):
 
     def open(self, folder: str | Path) -> None:
         with_pro = self.with_pro
+        self._wanted = str(folder)
         job = Job(lambda report, _c: load_results(folder, with_pro, report), str(folder))
         job.signals.finished.connect(self._on_loaded)
         job.signals.failed.connect(self._on_failed)
@@ -260,7 +262,9 @@ class ResultsController(QtCore.QObject):
         self._signals = job.signals
         global_pool().start(job)
 
-    def _on_loaded(self, _token, results: RunResults) -> None:
+    def _on_loaded(self, token, results: RunResults) -> None:
+        if token != self._wanted:
+            return  # a run opened before the latest one: stale
         self._job = None
         self.results = results
         self._inspector = None
@@ -269,7 +273,9 @@ class ResultsController(QtCore.QObject):
         self.band = None
         self.loaded.emit(results)
 
-    def _on_failed(self, _token, message: str) -> None:
+    def _on_failed(self, token, message: str) -> None:
+        if token != self._wanted:
+            return
         self._job = None
         self.load_failed.emit(message)
 

@@ -179,6 +179,18 @@ def test_accept_prediction_as_label(results_window, runs, qtbot):
     assert w.session.labels.undo_stack.canUndo()         # one undoable step, like pressing D
 
 
+def test_latest_opened_run_wins(results_window, runs, qtbot):
+    w = results_window
+    _, (first, second) = runs
+    w.open_results(str(first / "LC"))
+    w.open_results(str(second / "LC"))       # opened before the first finished loading
+    qtbot.waitUntil(lambda: not w.results_ctl.busy and w.results_ctl.results is not None, timeout=60000)
+    w.results_ctl.wait()
+    pump(0.1)
+    assert w.results_ctl.results.folder == second / "LC"
+    assert "second/LC" in w.results_panel.header.text()
+
+
 def test_compare_two_runs(results_window, runs, qtbot):
     w = results_window
     _, (first, second) = runs

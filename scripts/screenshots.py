@@ -203,7 +203,7 @@ def part2(w, tmp: Path, data: Path, grab, settle, wait_for, iterations: int) -> 
 
     run_dir = tmp / "runs" / "demo-dinomaly" / "LC"
     w.open_results(str(run_dir))
-    wait_for(lambda: w.results_ctl.results is not None, timeout=600)
+    wait_for(lambda: w.results_ctl.results is not None and not w.results_ctl.busy, timeout=600)
     dock = w.docks["results"]
     dock.setFloating(True)
     dock.resize(1400, 820)

@@ -118,7 +118,7 @@ def load_results(folder: str | Path, with_pro: bool = True, report=None) -> RunR
         except (BearingError, OSError) as exc:
             pro_note = f"PRO not available: {exc}"
     else:
-        pro_note = "PRO not computed"
+        pro_note = "computing the PRO curve…"
     finite = scores[np.isfinite(scores)]
     lo, hi = (float(finite.min()), float(finite.max())) if len(finite) else (0.0, 1.0)
     if hi <= lo:
@@ -232,6 +232,7 @@ class ResultsController(QtCore.QObject):
     sample_ready = QtCore.Signal(object)      # SampleView
     sample_failed = QtCore.Signal(str, str)   # key, message
     compared = QtCore.Signal(object, object)  # RunResults, RunResults
+    pro_ready = QtCore.Signal(object)         # RunResults with its PRO curve (or a note why not)
     threshold_changed = QtCore.Signal()
 
     def __init__(self, session, parent: QtCore.QObject | None = None) -> None:
@@ -242,6 +243,7 @@ class ResultsController(QtCore.QObject):
         self.band: tuple[float, float] | None = None
         self._inspector = None
         self._job: Job | None = None
+        self._pro_job: Job | None = None
         self._samples = LatestOnly(self)
         self._samples.finished.connect(lambda _k, v: self.sample_ready.emit(v))
         self._samples.failed.connect(self.sample_failed.emit)
@@ -250,12 +252,12 @@ class ResultsController(QtCore.QObject):
 
     @property
     def busy(self) -> bool:
-        return self._job is not None or self._samples.busy
+        return self._job is not None or self._pro_job is not None or self._samples.busy
 
     def open(self, folder: str | Path) -> None:
-        with_pro = self.with_pro
+        """Load the run (fast: from metrics.json), then its PRO curve (slow: predicts every map)."""
         self._wanted = str(folder)
-        job = Job(lambda report, _c: load_results(folder, with_pro, report), str(folder))
+        job = Job(lambda report, _c: load_results(folder, False, report), str(folder))
         job.signals.finished.connect(self._on_loaded)
         job.signals.failed.connect(self._on_failed)
         self._job = job
@@ -272,6 +274,35 @@ class ResultsController(QtCore.QObject):
             np.median(results.scores)) if len(results.scores) else 0.0
         self.band = None
         self.loaded.emit(results)
+        if self.with_pro:
+            self._start_pro(results)
+
+    def _start_pro(self, results: RunResults) -> None:
+        from core.errors import BearingError
+        from core.train.runs import Run
+
+        def work(report, _cancel):
+            run = Run(results.folder)
+            try:
+                pro = _pro(run, run.load_record(), report)
+            except (BearingError, OSError) as exc:
+                return None, f"PRO not available: {exc}"
+            return pro, "" if pro is not None else "no defect masks"
+
+        job = Job(work, str(results.folder))
+        job.signals.finished.connect(self._on_pro)
+        job.signals.failed.connect(lambda t, m: self._on_pro(t, (None, f"PRO not available: {m}")))
+        self._pro_job = job
+        self._pro_signals = job.signals
+        global_pool().start(job)
+
+    def _on_pro(self, token, payload) -> None:
+        self._pro_job = None
+        r = self.results
+        if r is None or token != str(r.folder):
+            return
+        r.pro, r.pro_note = payload
+        self.pro_ready.emit(r)
 
     def _on_failed(self, token, message: str) -> None:
         if token != self._wanted:

@@ -193,6 +193,7 @@ class ResultsPanel(QtWidgets.QWidget):
         self.ctl.sample_ready.connect(self._on_sample_ready)
         self.ctl.sample_failed.connect(self._on_sample_failed)
         self.ctl.compared.connect(self._on_compared)
+        self.ctl.pro_ready.connect(self._show_pro)
         self.session.sample_loaded.connect(self._on_session_sample)
 
     # -- opening ----------------------------------------------------------------------------------
@@ -220,7 +221,7 @@ class ResultsPanel(QtWidgets.QWidget):
                            "" if len(r.pr[0]) else "one class only")
         self.roc.set_marker(*r.optimal_point.get("ROC", (None, None)))
         self.pr.set_marker(*r.optimal_point.get("PR", (None, None)))
-        self.pro.set_curves([(r.pro[0], r.pro[1], r.cls)] if r.pro is not None else [], r.pro_note)
+        self._show_pro(r)
         self.hist.set_histograms(r.edges, r.good_counts, r.defect_counts)
         self.hist.set_optimal(r.threshold if math.isfinite(r.threshold) else None)
         self.hist.setXRange(float(r.edges[0]), float(r.edges[-1]))
@@ -233,6 +234,9 @@ class ResultsPanel(QtWidgets.QWidget):
         self.sample_info.setText("Select a sample in the table.")
         self.accept_btn.setEnabled(False)
         self._on_threshold()
+
+    def _show_pro(self, r: RunResults) -> None:
+        self.pro.set_curves([(r.pro[0], r.pro[1], r.cls)] if r.pro is not None else [], r.pro_note)
 
     def _fill_table(self, table: QtWidgets.QTableWidget, rows: dict[str, dict[str, float]]) -> None:
         table.setRowCount(len(rows))

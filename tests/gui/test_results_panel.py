@@ -84,7 +84,10 @@ def test_runs_list_opens_results_with_table2_and_curves(results_window, runs, qt
     r = w.results_ctl.results
     assert len(rp.roc.curves) == 1 and len(r.roc[0]) >= 2 and r.roc[0][-1] == pytest.approx(1.0)
     assert len(rp.pr.curves) == 1
+    qtbot.waitUntil(lambda: not w.results_ctl.busy, timeout=60000)   # PRO comes after the rest
+    pump(0.05)
     assert r.pro is not None and len(rp.pro.curves) == 1, r.pro_note
+    assert r.pro[0][-1] == pytest.approx(1.0) and 0 <= r.pro[1].min() and r.pro[1].max() <= 1
     assert len(rp.roc.marker.data) == 1
     assert "RANDOM" in rp.warning.text() and rp.warning.isVisibleTo(rp)
     # the histogram holds every test sample in its good / dent bins

@@ -64,11 +64,11 @@ class MainWindow(QtWidgets.QMainWindow):
         self._add_dock("training", "Training", self.training_panel,
                        QtCore.Qt.DockWidgetArea.RightDockWidgetArea)
         self._add_dock("runs", "Runs", self.runs_panel, QtCore.Qt.DockWidgetArea.BottomDockWidgetArea,
-                       scroll=True)
+                       squeezable=True)
         self._add_dock("results", "Results", self.results_panel,
-                       QtCore.Qt.DockWidgetArea.BottomDockWidgetArea, scroll=True)
+                       QtCore.Qt.DockWidgetArea.BottomDockWidgetArea, squeezable=True)
         self._add_dock("batch", "Batch inspection", self.batch_panel,
-                       QtCore.Qt.DockWidgetArea.BottomDockWidgetArea, scroll=True)
+                       QtCore.Qt.DockWidgetArea.BottomDockWidgetArea, squeezable=True)
         self.tabifyDockWidget(self.docks["preprocess"], self.docks["labels"])
         self.tabifyDockWidget(self.docks["labels"], self.docks["training"])
         self.tabifyDockWidget(self.docks["gallery"], self.docks["runs"])
@@ -106,17 +106,14 @@ class MainWindow(QtWidgets.QMainWindow):
 
     # -- construction -------------------------------------------------------------------------
     def _add_dock(self, name: str, title: str, widget: QtWidgets.QWidget, area,
-                  scroll: bool = False) -> None:
+                  squeezable: bool = False) -> None:
         dock = QtWidgets.QDockWidget(title, self)
         dock.setObjectName(f"dock_{name}")
-        if scroll:
-            # big panels scroll inside a small dock: even hidden, a dock's minimum size counts
-            # towards the window's, and these would otherwise push it off small screens
-            area_widget = QtWidgets.QScrollArea()
-            area_widget.setWidgetResizable(True)
-            area_widget.setWidget(widget)
-            widget.setMinimumSize(widget.minimumSizeHint())
-            widget = area_widget
+        if squeezable:
+            # even hidden, a dock's minimum size counts towards the window's: these big panels
+            # may be squeezed (float the dock to give them room) instead of pushing the window
+            # past small screens
+            widget.setMinimumSize(240, 120)
         dock.setWidget(widget)
         self.addDockWidget(area, dock)
         self.docks[name] = dock

@@ -79,7 +79,6 @@ class ResultsPanel(QtWidgets.QWidget):
         self.compare_box.hide()
         metrics_tab = QtWidgets.QWidget()
         ml = QtWidgets.QVBoxLayout(metrics_tab)
-        self.table.setMaximumHeight(130)
         ml.addWidget(self.table)
         ml.addLayout(curves, 1)
         ml.addWidget(self.compare_box, 1)
@@ -250,6 +249,9 @@ class ResultsPanel(QtWidgets.QWidget):
                     f.setBold(True)
                     item.setFont(f)
                 table.setItem(i, j, item)
+        # exactly as tall as its rows: no empty band under a one-class table
+        table.setFixedHeight(table.horizontalHeader().height() + table.verticalHeader().length()
+                             + 2 * table.frameWidth() + 2)
 
     def _fill_samples(self, r: RunResults) -> None:
         self.samples.setSortingEnabled(False)

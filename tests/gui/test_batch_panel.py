@@ -119,3 +119,25 @@ def test_cancel_and_bad_inputs(results_window, runs, incoming, qtbot, tmp_path):
     w.reporter.export(tmp_path / "cancelled", tmp_path / "report.docx")
     w.reporter.wait()
     qtbot.waitUntil(lambda: "unknown report format" in w.last_error, timeout=10000)
+
+
+def test_class_and_file_pattern_from_the_panel(results_window, runs, demo_master, qtbot, tmp_path):  # noqa: F811
+    w = results_window
+    bp = w.batch_panel
+    flat = tmp_path / "flat" / "lot9"          # no LC/SC/OD folder: the class comes from the panel
+    flat.mkdir(parents=True)
+    src = sorted((demo_master / "LC" / "test" / "good").glob("*_0.png"))[:2]
+    for p in src:
+        stem = p.name[:-len("_0.png")]
+        for lv in range(3):
+            shutil.copy(p.with_name(f"{stem}_{lv}.png"), flat / f"{stem}-L{lv}.png")
+    bp.folder.setText(str(tmp_path / "flat"))
+    bp.run.setCurrentText(str(runs[1][0]))
+    bp.out.setText(str(tmp_path / "flat_out"))
+    bp.pattern.setText(r"^(?P<sample>.+)-L(?P<level>[0-9])$")
+    bp.cls.setCurrentIndex(bp.cls.findData("LC"))
+    assert bp.start()
+    wait_batch(qtbot, w)
+    decisions = [bp.table.item(i, 3).text() for i in range(bp.table.rowCount())]
+    classes = {bp.table.item(i, 1).text() for i in range(bp.table.rowCount())}
+    assert len(decisions) == 2 and set(decisions) <= {"OK", "NG"} and classes == {"LC"}

@@ -56,6 +56,14 @@ def test_form_shows_paper_defaults_and_edits_reach_the_config(trained_window):
     tp.weights.setCurrentText("pretrained")
     assert not tp.random_warning.isVisibleTo(tp)
     assert tp.device.findData("cpu") >= 0
+    # stage and device are the dedicated pickers above: their generated rows are hidden
+    from bearing_gui.qt import QtWidgets
+
+    shown = {lab.text() for lab in tp.form.findChildren(QtWidgets.QLabel) if lab.isVisibleTo(tp)}
+    assert "Batch size" in shown and "Device" not in shown and "Model" not in shown
+    tp.advanced.setChecked(True)
+    shown = {lab.text() for lab in tp.form.findChildren(QtWidgets.QLabel) if lab.isVisibleTo(tp)}
+    assert "Checkpoint every [iterations]" in shown and "Device" not in shown
 
 
 def test_train_evaluate_and_list(trained_window, qtbot, tmp_path):

@@ -185,8 +185,9 @@ def test_relabelled_good_sample_is_not_flagged_after_reopen(make_window, demo_da
     w2 = make_window()
     assert w2.open_path(demo_data)
     wait_sample(qtbot, w2)
-    # the data set scan calls a mask in ground_truth/good a problem; the relabel explains it
-    assert any(p.sample_key == k for p in w2.session.dataset.problems)
+    # the data set scan honours the relabel: the mask in ground_truth/good is the dent's mask
+    assert not any(p.sample_key == k for p in w2.session.dataset.problems)
+    assert next(s for s in w2.session.dataset.samples if s.key == k).is_anomalous
     item = w2.browser._items[k]
     assert item.text(1).startswith("dent") and item.text(2) != "problem"
 

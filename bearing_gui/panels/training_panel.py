@@ -11,7 +11,7 @@ from bearing_gui.controllers.training import (DETECTORS, TrainingController, Tra
                                               new_run_name)
 from bearing_gui.qt import QtCore, QtWidgets
 from bearing_gui.widgets.param_form import replace_path
-from bearing_gui.widgets.sci_form import SciParamForm as ParamForm
+from bearing_gui.widgets.param_form import ParamForm
 from bearing_gui.widgets.plots import TrainingCurves
 
 STAGES = (("dinomaly", "Train Dinomaly (detector)"), ("vitad", "Train ViTAD (detector)"),

@@ -14,7 +14,7 @@ import math
 import typing
 from typing import Any
 
-from bearing_gui.qt import QtCore, QtWidgets
+from bearing_gui.qt import QtCore, QtGui, QtWidgets
 from core.config import field_info
 
 Path_ = tuple[str, ...]
@@ -154,6 +154,26 @@ class _NumberEditor(QtWidgets.QWidget):
         self.value_changed.emit(v)
 
 
+class _FloatEdit(QtWidgets.QLineEdit):
+    """A float of any magnitude, typed and shown in ``%g`` notation; reports on Enter / focus-out."""
+
+    def __init__(self, meta: dict, parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent)
+        v = QtGui.QDoubleValidator(self)
+        v.setNotation(QtGui.QDoubleValidator.Notation.ScientificNotation)
+        lo, hi = meta.get("min"), meta.get("max")
+        v.setRange(-1e300 if lo is None else lo, 1e300 if hi is None else hi, 12)
+        self.setValidator(v)
+        self.setAlignment(QtGui.Qt.AlignmentFlag.AlignRight)
+        self.setMinimumWidth(90)
+
+    def set_value(self, value: float) -> None:
+        self.setText(f"{float(value):g}")
+
+    def value(self) -> float:
+        return float(self.text())
+
+
 class ParamForm(QtWidgets.QWidget):
     """Form over one parameter dataclass tree; see the module docstring."""
 
@@ -247,6 +267,11 @@ class ParamForm(QtWidgets.QWidget):
         elif tp is bool:
             editor = QtWidgets.QCheckBox()
             editor.toggled.connect(lambda v, p=leaf.path: self.changed.emit(p, bool(v)))
+        elif tp is float and not meta.get("step"):
+            # a free float (learning rate 2e-3, epsilon 1e-10): any magnitude, in %g notation
+            editor = _FloatEdit(meta)
+            editor.editingFinished.connect(
+                lambda p=leaf.path, e=editor: self.changed.emit(p, e.value()) if e.hasAcceptableInput() else None)
         elif tp in (int, float):
             editor = _NumberEditor(tp is int, meta)
             editor.value_changed.connect(lambda v, p=leaf.path: self.changed.emit(p, v))
@@ -260,7 +285,7 @@ class ParamForm(QtWidgets.QWidget):
         editor = self._editors[leaf.path]
         editor.blockSignals(True)
         try:
-            if isinstance(editor, _NumberEditor):
+            if isinstance(editor, (_NumberEditor, _FloatEdit)):
                 editor.set_value(value)
             elif isinstance(editor, QtWidgets.QComboBox):
                 editor.setCurrentText(str(value))

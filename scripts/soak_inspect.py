@@ -7,7 +7,8 @@ trained on a small rendered demo set. The folder to inspect holds --samples samp
 each is one of a few rendered LC samples whose level 0 gets a small patch of seeded noise (so
 every sample has its own score; levels 1 and 2 are hard links), plus a few bad files (empty,
 truncated, text, blank). The CLI runs in a child process, as a user runs it; its peak resident
-memory (VmHWM) is read when 10 % and 50 % of the rows are written, and last just before it exits.
+memory (VmHWM, and VmRSS) is read when 10 % and 50 % of the rows are written, when the batch ends
+(before results.csv is merged), and last just before the process exits.
 
     .venv/bin/python scripts/soak_inspect.py                         # 5,000 samples at 160 x 160
     .venv/bin/python scripts/soak_inspect.py --samples 500 --size 128 --json soak.json
@@ -140,6 +141,7 @@ def run_inspect(folder: Path, run: Path, out: Path, total: int, overlays: bool) 
            "--device", "cpu", "--quiet"] + ([] if overlays else ["--no-overlays"])
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     marks = {10: None, 50: None}
+    batch_end = None
     trace = []
     part = out / ".results.rank0.csv.part"
     t0 = time.perf_counter()
@@ -156,6 +158,8 @@ def run_inspect(folder: Path, run: Path, out: Path, total: int, overlays: bool) 
         hwm, rss = _status_kb(proc.pid, "VmHWM"), _status_kb(proc.pid, "VmRSS")
         if hwm is not None and rss is not None:
             trace.append((done, hwm / 1024, rss / 1024))
+            if not (out / "results.csv").exists():   # not merged yet: still the batch itself
+                batch_end = (hwm / 1024, rss / 1024)
             for pct in marks:
                 if marks[pct] is None and done >= total * pct / 100:
                     marks[pct] = (hwm / 1024, rss / 1024)
@@ -164,12 +168,13 @@ def run_inspect(folder: Path, run: Path, out: Path, total: int, overlays: bool) 
     proc.returncode = os.waitstatus_to_exitcode(status)
     reader.join(10)
     stdout, stderr = "", "".join(stderr_lines)
-    # the last VmHWM read (every 0.2 s, up to the merge of results.csv), not the largest: a read
-    # between fork and exec, like wait4's ru_maxrss, counts the pages the child shares with this
-    # (large) process
-    last = trace[-1][1:] if trace else (float("nan"), float("nan"))
+    # 100 %: the last read (every 0.2 s) before results.csv is merged; "exit": the last read of
+    # all, which includes the interpreter's shutdown (about +115 MB, the same for 300 or 5,000
+    # samples). Never the largest read or wait4's ru_maxrss: between fork and exec the child
+    # shares, and is charged for, the pages of this (large) process.
+    last = trace[-1][1:] if trace else None
     return {"returncode": proc.returncode, "wall_s": wall, "stdout": stdout, "stderr": stderr,
-            "at": {"10pct": marks[10], "50pct": marks[50], "100pct": last}, "trace": trace}
+            "at": {"10pct": marks[10], "50pct": marks[50], "100pct": batch_end, "exit": last}, "trace": trace}
 
 
 def check_one_by_one(folder: Path, run: Path, rows: dict[str, dict], keys: list[str]) -> tuple[int, float]:
@@ -247,7 +252,7 @@ def main() -> int:
         if mismatches:
             failures.append(f"{mismatches} of {len(picked)} samples differ from inspecting them alone")
         at = res["at"]
-        growth = None if at["10pct"] is None else at["100pct"][0] - at["10pct"][0]
+        growth = None if None in (at["10pct"], at["100pct"]) else at["100pct"][0] - at["10pct"][0]
         if growth is None:
             failures.append("the 10 % memory mark was never read")
         elif growth > args.max_growth_mb:

@@ -169,7 +169,7 @@ def run_inspect(folder: Path, run: Path, out: Path, total: int, overlays: bool) 
     reader.join(10)
     stdout, stderr = "", "".join(stderr_lines)
     # 100 %: the last read (every 0.2 s) before results.csv is merged; "exit": the last read of
-    # all, which includes the interpreter's shutdown (about +115 MB, the same for 300 or 5,000
+    # all, which may catch the interpreter's shutdown (up to +115 MB, the same for 300 or 5,000
     # samples). Never the largest read or wait4's ru_maxrss: between fork and exec the child
     # shares, and is charged for, the pages of this (large) process.
     last = trace[-1][1:] if trace else None

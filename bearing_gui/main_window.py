@@ -296,7 +296,7 @@ class MainWindow(QtWidgets.QMainWindow):
                 continue  # outside the project folder: listed by the runs panel only
             added = True
         if added:
-            self.session._set_dirty(True)
+            self.session.mark_dirty()
 
     def set_runs_root(self, root: str | Path) -> None:
         """Where new runs go and which runs the list shows (default: PROJECT/runs)."""

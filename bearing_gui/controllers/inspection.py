@@ -16,6 +16,7 @@ from pathlib import Path
 
 from bearing_gui.controllers.workers import Job
 from bearing_gui.qt import QtCore
+from core.inference.batch import InspectRow  # noqa: F401 (rows the panel shows)
 
 POLL_MS = 100
 
@@ -28,16 +29,6 @@ class InspectRequest:
     cls: str | None = None    # every sample's class; None: from a LC/SC/OD folder on the path
     pattern: str | None = None
     overlays: bool = True
-
-
-@dataclass
-class InspectRow:
-    sample: str
-    cls: str
-    score: float | None
-    decision: str             # OK | NG | ROI-failed | unreadable | no-model
-    threshold: float | None
-    reason: str = ""
 
 
 class RowBuffer:
@@ -58,35 +49,10 @@ class RowBuffer:
         return rows
 
 
-def inspect_one(sample, inspectors: dict, overlay_dir: Path | None) -> InspectRow:
-    """Score one sample; every expected problem becomes a row with its reason."""
-    from core.errors import InputError, ROINotFoundError
-    from core.inference import overlay_png
-    from core.io.atomic import atomic_write_bytes
-    from core.io.dataset import load_levels
-
-    insp = inspectors.get(sample.cls)
-    if insp is None:
-        return InspectRow(sample.key, sample.cls, None, "no-model", None, f"the run has no {sample.cls} detector")
-    try:
-        levels = load_levels(sample)
-    except InputError as exc:
-        return InspectRow(sample.key, sample.cls, None, "unreadable", insp.threshold, str(exc))
-    try:
-        res = insp.score_levels(levels, path=sample.first_path)
-    except ROINotFoundError as exc:
-        return InspectRow(sample.key, sample.cls, None, "ROI-failed", insp.threshold, exc.reason)
-    except (InputError, ValueError) as exc:
-        return InspectRow(sample.key, sample.cls, None, "unreadable", insp.threshold, str(exc))
-    if overlay_dir is not None:
-        atomic_write_bytes(overlay_dir / f"{sample.key}.png", overlay_png(levels[0], res))
-    return InspectRow(sample.key, sample.cls, res.score, res.decision, res.threshold)
-
-
 def run_inspection(req: InspectRequest, buf: RowBuffer, cancel: threading.Event) -> dict:
     """Worker side: the whole batch; returns the summary (also written as summary.json)."""
-    from core.commands.inspect import (COLUMNS, DECISIONS, OVERLAY_DIR, RESULTS_FILE, SUMMARY_FILE,
-                                       csv_cell, natural_key)
+    from core.commands.inspect import OVERLAY_DIR, RESULTS_FILE, SUMMARY_FILE, csv_cell, natural_key
+    from core.inference.batch import COLUMNS, DECISIONS, batch_summary, inspect_sample
     from core.inference import Inspector, class_run_folders
     from core.io.atomic import atomic_path, atomic_write_json
     from core.io.dataset import CLASSES, LayoutParams, scan_folder
@@ -110,24 +76,15 @@ def run_inspection(req: InspectRequest, buf: RowBuffer, cancel: threading.Event)
                 if cancel.is_set():
                     status = "interrupted"
                     break
-                row = inspect_one(s, inspectors, overlay_dir)
+                row = inspect_sample(s, inspectors, overlay_dir)
                 counts[row.decision] = counts.get(row.decision, 0) + 1
                 w.writerow([csv_cell(row.sample), row.cls, "" if row.score is None else repr(float(row.score)),
                             row.decision, "" if row.threshold is None else repr(float(row.threshold)),
                             csv_cell(row.reason)])
                 buf.add(row)
-    keys = {s.key for s in samples}
-    summary = {
-        "status": status, "folder": str(Path(req.folder).resolve()), "run": str(Path(req.run).resolve()),
-        "samples": len(samples), "inspected": sum(counts.values()), "counts": counts,
-        "classes": {c: {"run": str(i.run_dir), "threshold": i.threshold, "threshold_source": i.threshold_source,
-                        "random_weights": i.random_weights} for c, i in inspectors.items()},
-        "random_weights": any(i.random_weights for i in inspectors.values()),
-        "overlays": OVERLAY_DIR if req.overlays else None, "processes": 1,
-        "skipped": [{"path": str(p.path), "reason": p.problem} for p in dataset.problems
-                    if p.sample_key not in keys],
-        "notes": [{"path": str(p.path), "reason": p.problem} for p in dataset.problems if p.sample_key in keys],
-    }
+    summary = batch_summary(status=status, folder=req.folder, run=req.run, samples=samples, counts=counts,
+                            inspectors=inspectors, problems=dataset.problems,
+                            overlays=OVERLAY_DIR if req.overlays else None)
     atomic_write_json(req.out / SUMMARY_FILE, summary)
     return summary
 

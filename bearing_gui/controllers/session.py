@@ -177,6 +177,10 @@ class SessionController(QtCore.QObject):
             return False
         return True
 
+    def mark_dirty(self) -> None:
+        """The project changed outside the session's own edits (e.g. a run was added)."""
+        self._set_dirty(True)
+
     def _set_dirty(self, dirty: bool) -> None:
         if dirty != self.dirty:
             self.dirty = dirty

@@ -26,10 +26,11 @@ import sys
 from contextlib import ExitStack
 from pathlib import Path
 
-from core.errors import BearingError, InputError, ROINotFoundError
-from core.inference import Inspector, class_run_folders, overlay_png
-from core.io.atomic import atomic_path, atomic_write_bytes, atomic_write_json
-from core.io.dataset import CLASSES, LayoutParams, load_levels, scan_folder
+from core.errors import BearingError
+from core.inference import Inspector, class_run_folders
+from core.inference.batch import COLUMNS, DECISIONS, batch_summary, inspect_sample  # noqa: F401 (re-export)
+from core.io.atomic import atomic_path, atomic_write_json
+from core.io.dataset import CLASSES, LayoutParams, scan_folder
 from core.progress import TextProgress
 
 NAME = "inspect"
@@ -46,8 +47,6 @@ examples:
   bearing-inspect inspect lot7/ --run runs/dino --class SC --threshold 0.42 --out lot7_out --no-overlays
   torchrun --nproc_per_node=4 -m core.cli inspect big/ --run-dir runs/dino --out big_out
 """
-COLUMNS = ("sample", "class", "score", "decision", "threshold", "reason")
-DECISIONS = ("OK", "NG", "unreadable", "ROI-failed", "no-model")
 RESULTS_FILE = "results.csv"
 SUMMARY_FILE = "summary.json"
 OVERLAY_DIR = "overlays"
@@ -77,12 +76,6 @@ def natural_key(text: str) -> list:
 def csv_cell(text: str) -> str:
     # a cell starting with = + - @ is run as a formula by spreadsheet programs
     return "'" + text if text[:1] in ("=", "+", "-", "@") else text
-
-
-def _reason(exc: BaseException) -> str:
-    if isinstance(exc, ROINotFoundError):
-        return exc.reason
-    return str(exc)
 
 
 class _Shard:
@@ -175,18 +168,9 @@ def run(args: argparse.Namespace) -> int:
         counts = merge_parts(parts, args.out / RESULTS_FILE)
         for p in parts:
             p.unlink(missing_ok=True)
-        keys = {s.key for s in samples}
-        summary = {
-            "status": status, "folder": str(args.folder.resolve()), "run": str(args.run.resolve()),
-            "samples": len(samples), "inspected": sum(counts.values()), "counts": counts,
-            "classes": {c: {"run": str(i.run_dir), "threshold": i.threshold, "threshold_source": i.threshold_source,
-                            "random_weights": i.random_weights} for c, i in inspectors.items()},
-            "random_weights": any(i.random_weights for i in inspectors.values()),
-            "overlays": None if args.no_overlays else OVERLAY_DIR, "processes": world,
-            "skipped": [{"path": str(p.path), "reason": p.problem} for p in dataset.problems
-                        if p.sample_key not in keys],
-            "notes": [{"path": str(p.path), "reason": p.problem} for p in dataset.problems if p.sample_key in keys],
-        }
+        summary = batch_summary(status=status, folder=args.folder, run=args.run, samples=samples,
+                                counts=counts, inspectors=inspectors, problems=dataset.problems,
+                                overlays=None if args.no_overlays else OVERLAY_DIR, processes=world)
         atomic_write_json(args.out / SUMMARY_FILE, summary)
         line = ", ".join(f"{k} {v}" for k, v in counts.items() if v)
         print(f"inspected {summary['inspected']} of {len(samples)} samples ({line or 'none'}); "
@@ -200,26 +184,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _inspect_one(s, inspectors: dict[str, Inspector], shard: _Shard, overlay_dir: Path | None) -> None:
-    insp = inspectors.get(s.cls)
-    if insp is None:
-        shard.add(s.key, s.cls, None, "no-model", None, f"the run has no {s.cls} detector")
-        return
-    try:
-        levels = load_levels(s)
-    except InputError as exc:
-        shard.add(s.key, s.cls, None, "unreadable", insp.threshold, _reason(exc))
-        return
-    try:
-        res = insp.score_levels(levels, path=s.first_path)
-    except ROINotFoundError as exc:
-        shard.add(s.key, s.cls, None, "ROI-failed", insp.threshold, _reason(exc))
-        return
-    except (InputError, ValueError) as exc:   # levels of different sizes, too few levels
-        shard.add(s.key, s.cls, None, "unreadable", insp.threshold, _reason(exc))
-        return
-    if overlay_dir is not None:
-        atomic_write_bytes(overlay_dir / f"{s.key}.png", overlay_png(levels[0], res))
-    shard.add(s.key, s.cls, res.score, res.decision, res.threshold)
+    r = inspect_sample(s, inspectors, overlay_dir)
+    shard.add(r.sample, r.cls, r.score, r.decision, r.threshold, r.reason)
 
 
 def read_results(path: Path):

@@ -100,6 +100,8 @@ def test_batch_panel_gives_every_corpus_sample_a_row_with_its_reason(make_window
     assert f"finished: {n} of {n} samples" in status
     assert "notes.txt: unsupported file type" in status or "ground_truth" in status
     assert bp.start_btn.isEnabled() and not bp.cancel_btn.isEnabled()
+    texts = widget_texts()
+    assert status in texts and table["LC/test/good/text"][2] in texts   # the scan sees what is shown
     assert_no_traceback()
 
 

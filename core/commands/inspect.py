@@ -31,6 +31,7 @@ from core.inference import Inspector, class_run_folders
 from core.inference.batch import COLUMNS, DECISIONS, batch_summary, inspect_sample  # noqa: F401 (re-export)
 from core.io.atomic import atomic_path, atomic_write_json
 from core.io.dataset import CLASSES, LayoutParams, scan_folder
+from core.io.images import quiet_opencv
 from core.progress import TextProgress
 
 NAME = "inspect"
@@ -148,7 +149,8 @@ def run(args: argparse.Namespace) -> int:
     status, done = "finished", 0
     try:
         for done, s in enumerate(mine, 1):
-            _inspect_one(s, inspectors, shard, None if args.no_overlays else args.out / OVERLAY_DIR)
+            with quiet_opencv():
+                _inspect_one(s, inspectors, shard, None if args.no_overlays else args.out / OVERLAY_DIR)
             if bar is not None:
                 bar(done, len(mine), s.key)
     except KeyboardInterrupt:

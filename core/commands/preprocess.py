@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import sys
 from pathlib import Path
 
@@ -12,6 +11,7 @@ from core.errors import InputError
 from core.io.atomic import atomic_write_json
 from core.io.cache import CacheParams, CacheWriter
 from core.io.dataset import CLASSES, scan_dataset
+from core.io.images import quiet_opencv
 from core.io.images import write_png
 from core.preprocess.batch import preprocess_dataset
 from core.preprocess.pipeline import PreprocessConfig
@@ -79,24 +79,6 @@ class _NothingProcessed(Exception):
     pass
 
 
-@contextlib.contextmanager
-def _quiet_opencv():
-    # Unreadable files are reported by us, with their paths; OpenCV's own log lines would repeat
-    # them without the path.
-    import cv2
-
-    logging = getattr(getattr(cv2, "utils", None), "logging", None)
-    if logging is None:  # pragma: no cover - very old OpenCV
-        yield
-        return
-    old = logging.getLogLevel()
-    logging.setLogLevel(logging.LOG_LEVEL_SILENT)
-    try:
-        yield
-    finally:
-        logging.setLogLevel(old)
-
-
 def run(args: argparse.Namespace) -> int:
     config = load_json(PreprocessConfig, args.config) if args.config else PreprocessConfig()
     if args.out.exists() and args.out.is_dir():
@@ -115,7 +97,7 @@ def run(args: argparse.Namespace) -> int:
 
     bar = None if args.quiet else TextProgress(NAME)
     try:
-        with _quiet_opencv(), CacheWriter(args.out, CacheParams(size=args.size)) as writer:
+        with quiet_opencv(), CacheWriter(args.out, CacheParams(size=args.size)) as writer:
             result = preprocess_dataset(
                 dataset, config, CacheParams(size=args.size), progress=bar, sink=writer.add,
                 on_sample=write_overlay if args.overlays else None)

@@ -19,6 +19,7 @@ Before decoding, the header is parsed here (PNG, BMP, JPEG, TIFF/BigTIFF) to ref
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import struct
@@ -284,3 +285,24 @@ def write_png(path: str | Path, array: np.ndarray) -> None:
 def is_supported(path: str | Path) -> bool:
     """True when the file name has one of :data:`SUPPORTED_EXTENSIONS` (any letter case)."""
     return os.path.splitext(str(path))[1].lower() in SUPPORTED_EXTENSIONS
+
+
+@contextlib.contextmanager
+def quiet_opencv():
+    """Silence OpenCV's own log while decoding a batch.
+
+    Unreadable files are reported by us, with their paths; OpenCV's log lines would repeat them
+    without the path.
+    """
+    import cv2
+
+    logging = getattr(getattr(cv2, "utils", None), "logging", None)
+    if logging is None:  # pragma: no cover - very old OpenCV
+        yield
+        return
+    old = logging.getLogLevel()
+    logging.setLogLevel(logging.LOG_LEVEL_SILENT)
+    try:
+        yield
+    finally:
+        logging.setLogLevel(old)

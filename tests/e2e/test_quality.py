@@ -9,8 +9,9 @@ prints the figures of other seeds).
 KNOWN GAP (xfail, strict): at this CI budget the detectors are at chance. Measured for seed 5
 (224 px, 80 iterations): Dinomaly P-AUROC 0.524, I-AUROC 0.375; ViTAD P-AUROC 0.540, I-AUROC
 0.531. Random tiny-encoder features do carry the dents (a nearest-neighbour patch memory on the
-same features reaches P-AUROC ~0.85 on LC), so the decoders are what is undertrained. When a
-change makes this pass, strict xfail reports it: remove the marker then.
+same features reaches P-AUROC ~0.85 on LC), but Dinomaly on them stays near chance even with
+400 iterations at 224 px (P-AUROC 0.52) or 300 at 448 px (0.59): more iterations alone do not
+fix it. When a change makes this pass, strict xfail reports it: remove the marker then.
 """
 
 from __future__ import annotations

@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 
 def _readonly(folder: Path) -> None:
-    real_mkstemp, real_mkdir = tempfile.mkstemp, os.mkdir
+    real_mkstemp, real_mkdir, real_open = tempfile.mkstemp, os.mkdir, os.open
     folder = folder.resolve()
 
     def denied(path) -> PermissionError:
@@ -39,8 +39,15 @@ def _readonly(folder: Path) -> None:
             raise denied(path)
         return real_mkdir(path, *args, **kwargs)
 
+    def open_(path, flags, *args, **kwargs):
+        if flags & os.O_CREAT and Path(os.fsdecode(path)).resolve().parent == folder \
+                and not Path(os.fsdecode(path)).exists():
+            raise denied(path)
+        return real_open(path, flags, *args, **kwargs)
+
     tempfile.mkstemp = mkstemp
     os.mkdir = mkdir
+    os.open = open_
 
 
 def _enospc() -> None:

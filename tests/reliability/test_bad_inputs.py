@@ -250,7 +250,15 @@ def test_read_only_folder_while_saving_raises_naming_the_file_and_keeps_the_old_
                                   os.path.join(dir, ".tmpXXXXXX"))
         return real_mkstemp(*args, dir=dir, **kwargs)
 
+    real_open = os.open
+
+    def open_(file, flags, *args, **kwargs):  # creating a new file there is refused too
+        if flags & os.O_CREAT and Path(os.fsdecode(file)).parent == tmp_path and not Path(os.fsdecode(file)).exists():
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), os.fsdecode(file))
+        return real_open(file, flags, *args, **kwargs)
+
     monkeypatch.setattr(tempfile, "mkstemp", mkstemp)
+    monkeypatch.setattr(os, "open", open_)
     try:
         with pytest.raises((OSError, InputError)) as info:
             save(path, 1)

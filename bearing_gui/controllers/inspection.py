@@ -14,7 +14,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from bearing_gui.controllers.workers import Job
+from bearing_gui.controllers.workers import Job, PolledJob
 from bearing_gui.qt import QtCore
 from core.inference.batch import InspectRow  # noqa: F401 (rows the panel shows)
 
@@ -89,47 +89,23 @@ def run_inspection(req: InspectRequest, buf: RowBuffer, cancel: threading.Event)
     return summary
 
 
-class InspectionController(QtCore.QObject):
+class InspectionController(PolledJob):
     rows_ready = QtCore.Signal(list)        # new InspectRow objects (timer-paced)
     progress = QtCore.Signal(int, int)
     finished = QtCore.Signal(object)        # summary dict
     failed = QtCore.Signal(str)
 
     def __init__(self, parent: QtCore.QObject | None = None) -> None:
-        super().__init__(parent)
-        self.pool = QtCore.QThreadPool(self)
-        self.pool.setMaxThreadCount(1)
-        self.job: Job | None = None
+        super().__init__(POLL_MS, parent)
         self.buffer = RowBuffer()
         self.out: Path | None = None
-        self.timer = QtCore.QTimer(self)
-        self.timer.setInterval(POLL_MS)
-        self.timer.timeout.connect(self.poll)
-
-    @property
-    def running(self) -> bool:
-        return self.job is not None
 
     def start(self, req: InspectRequest) -> bool:
-        if self.job is not None:
+        if self.running:
             return False
         self.buffer = buf = RowBuffer()
         self.out = req.out
-        job = Job(lambda _r, cancel: run_inspection(req, buf, cancel))
-        job.signals.finished.connect(self._on_finished)
-        job.signals.failed.connect(self._on_failed)
-        self.job = job
-        self._signals = job.signals
-        self.pool.start(job)
-        self.timer.start()
-        return True
-
-    def cancel(self) -> None:
-        if self.job is not None:
-            self.job.cancel_event.set()
-
-    def wait(self, ms: int = 30000) -> bool:
-        return self.pool.waitForDone(ms)
+        return self._launch(lambda _r, cancel: run_inspection(req, buf, cancel))
 
     def poll(self) -> None:
         rows = self.buffer.take()
@@ -137,20 +113,13 @@ class InspectionController(QtCore.QObject):
             self.rows_ready.emit(rows)
         self.progress.emit(self.buffer.done, self.buffer.total)
 
-    def _on_finished(self, _t, summary: dict) -> None:
-        self.job = None
-        self.timer.stop()
-        self.poll()
+    def _job_finished(self, summary: dict) -> None:
         self.finished.emit(summary)
 
-    def _on_failed(self, _t, message: str) -> None:
-        self.job = None
-        self.timer.stop()
-        self.poll()
+    def _job_failed(self, message: str) -> None:
         self.failed.emit(message)
 
 
-# -- reports ---------------------------------------------------------------------------------------
 def export_report(folder: str | Path, target: str | Path) -> Path:
     """Worker side: the report of a run folder or an inspection folder, in ``target``'s format."""
     from core.report import write_report

@@ -17,7 +17,7 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bearing_gui.controllers.workers import Cancelled, Job
+from bearing_gui.controllers.workers import Cancelled, PolledJob
 from bearing_gui.qt import QtCore
 
 DETECTORS = ("dinomaly", "vitad")
@@ -147,7 +147,7 @@ class Curves:
                 series.append(math.nan)
 
 
-class TrainingController(QtCore.QObject):
+class TrainingController(PolledJob):
     """Starts, cancels and resumes trainings; exposes live curves, progress and the log."""
 
     started = QtCore.Signal(str)                 # run root / run folder
@@ -157,10 +157,7 @@ class TrainingController(QtCore.QObject):
     failed = QtCore.Signal(str)                  # message
 
     def __init__(self, parent: QtCore.QObject | None = None) -> None:
-        super().__init__(parent)
-        self.pool = QtCore.QThreadPool(self)
-        self.pool.setMaxThreadCount(1)
-        self.job: Job | None = None
+        super().__init__(POLL_MS, parent)
         self.buffer = LiveBuffer()
         self.curves = Curves()
         self.iteration = 0
@@ -169,16 +166,9 @@ class TrainingController(QtCore.QObject):
         self.elapsed_s = 0.0
         self.phase = ""
         self.last_outcomes: list[dict] = []
-        self.timer = QtCore.QTimer(self)
-        self.timer.setInterval(POLL_MS)
-        self.timer.timeout.connect(self.poll)
-
-    @property
-    def running(self) -> bool:
-        return self.job is not None
 
     def start(self, req: TrainRequest) -> bool:
-        if self.job is not None:
+        if self.running:
             return False
         self.buffer = LiveBuffer()
         self.curves.clear()
@@ -186,13 +176,7 @@ class TrainingController(QtCore.QObject):
         if req.resume_dir is not None:
             self._load_history(req.resume_dir)
         buf = self.buffer
-        job = Job(lambda _report, cancel: run_training(req, buf, cancel))
-        job.signals.finished.connect(self._on_finished)
-        job.signals.failed.connect(self._on_failed)
-        self.job = job
-        self._signals = job.signals
-        self.pool.start(job)
-        self.timer.start()
+        self._launch(lambda _report, cancel: run_training(req, buf, cancel))
         self.started.emit(str(req.resume_dir or req.run_root))
         return True
 
@@ -215,11 +199,8 @@ class TrainingController(QtCore.QObject):
 
     def cancel(self) -> None:
         if self.job is not None:
-            self.job.cancel_event.set()
+            super().cancel()
             self.phase = "cancelling (saving a checkpoint)…"
-
-    def wait(self, ms: int = 30000) -> bool:
-        return self.pool.waitForDone(ms)
 
     def poll(self) -> None:
         events, lines = self.buffer.take()
@@ -235,13 +216,7 @@ class TrainingController(QtCore.QObject):
         if events or lines or self.job is not None:
             self.updated.emit()
 
-    def _done(self) -> None:
-        self.job = None
-        self.timer.stop()
-        self.poll()
-
-    def _on_finished(self, _token, outcomes: list) -> None:
-        self._done()
+    def _job_finished(self, outcomes: list) -> None:
         self.last_outcomes = outcomes
         statuses = {o["status"] for o in outcomes}
         status = "finished" if statuses == {"finished"} else (
@@ -250,8 +225,7 @@ class TrainingController(QtCore.QObject):
         self.updated.emit()
         self.finished.emit(status, outcomes)
 
-    def _on_failed(self, _token, message: str) -> None:
-        self._done()
+    def _job_failed(self, message: str) -> None:
         if message == "cancelled":
             self.phase = "cancelled"
             self.updated.emit()

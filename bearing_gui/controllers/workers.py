@@ -137,3 +137,59 @@ class LatestOnly(QtCore.QObject):
 
     def wait(self, ms: int = 10000) -> None:
         self.pool.waitForDone(ms)
+
+
+class PolledJob(QtCore.QObject):
+    """One long job at a time on its own thread, with a GUI timer that drains what the job buffers.
+
+    Subclasses implement ``poll()`` (called every ``interval_ms`` while the job runs, and once more at
+    the end) and ``_job_finished(result)`` / ``_job_failed(message)``. The worker never touches Qt
+    objects: it writes into a locked buffer that ``poll`` reads on the GUI thread.
+    """
+
+    def __init__(self, interval_ms: int = 100, parent: QtCore.QObject | None = None) -> None:
+        super().__init__(parent)
+        self.pool = QtCore.QThreadPool(self)
+        self.pool.setMaxThreadCount(1)
+        self.job: Job | None = None
+        self.timer = QtCore.QTimer(self)
+        self.timer.setInterval(interval_ms)
+        self.timer.timeout.connect(self.poll)
+
+    @property
+    def running(self) -> bool:
+        return self.job is not None
+
+    def _launch(self, fn: Callable[[Any, threading.Event], Any]) -> bool:
+        """Start ``fn(report, cancel_event)`` unless a job is running; False if one is."""
+        if self.job is not None:
+            return False
+        job = Job(fn)
+        job.signals.finished.connect(lambda _t, result: (self._end(), self._job_finished(result)))
+        job.signals.failed.connect(lambda _t, message: (self._end(), self._job_failed(message)))
+        self.job = job
+        self._signals = job.signals
+        self.pool.start(job)
+        self.timer.start()
+        return True
+
+    def cancel(self) -> None:
+        if self.job is not None:
+            self.job.cancel_event.set()
+
+    def wait(self, ms: int = 30000) -> bool:
+        return self.pool.waitForDone(ms)
+
+    def _end(self) -> None:
+        self.job = None
+        self.timer.stop()
+        self.poll()
+
+    def poll(self) -> None:  # pragma: no cover - subclasses
+        raise NotImplementedError
+
+    def _job_finished(self, result: Any) -> None:  # pragma: no cover - subclasses
+        raise NotImplementedError
+
+    def _job_failed(self, message: str) -> None:  # pragma: no cover - subclasses
+        raise NotImplementedError

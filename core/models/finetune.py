@@ -61,6 +61,9 @@ class FineTuneConfig:
                                        unit="epochs", min=0, group="fine-tuning")
     alternate_every: int = param(5, "after that, the tasks alternate every this many epochs",
                                  unit="epochs", min=1, group="fine-tuning")
+    patch_class_balance: bool = param(False, "weigh dent and normal patches equally in the patch loss "
+                                      "(dents cover ~1% of patches); the paper uses the plain mean",
+                                      group="fine-tuning", advanced=True)
     patch_labels: PatchLabelConfig = param(default_factory=PatchLabelConfig,
                                            help="how masks become patch labels")
 
@@ -146,7 +149,8 @@ class FineTuneModel(nn.Module):
             if "mask" not in batch:
                 raise ValueError("the patch task needs batch['mask'] (B, H, W) at the input size")
             labels = patch_labels(batch["mask"], self.encoder.patch_size, cfg.patch_labels)
-            ce = patch_cross_entropy(outputs["logits"], labels.to(outputs["logits"].device))
+            ce = patch_cross_entropy(outputs["logits"], labels.to(outputs["logits"].device),
+                                     class_balanced=cfg.patch_class_balance)
             total = cfg.weight_patch * ce
             return total, {"patch_ce": float(ce.detach()), "total": float(total.detach())}
         lp = feature_ssim_loss(outputs["target_maps"], outputs["maps"], sigma=cfg.ssim_sigma,

@@ -165,13 +165,23 @@ def global_cosine_hard_mining(targets: Sequence[torch.Tensor], preds: Sequence[t
 
 
 # -- patch classification -------------------------------------------------------------------------
-def patch_cross_entropy(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    """Mean cross entropy over patches: ``logits (B, N, K)``, ``labels (B, N)`` (-100 = ignored)."""
+def patch_cross_entropy(logits: torch.Tensor, labels: torch.Tensor, class_balanced: bool = False) -> torch.Tensor:
+    """Mean cross entropy over patches: ``logits (B, N, K)``, ``labels (B, N)`` (-100 = ignored).
+
+    ``class_balanced`` weighs each class by the inverse of its share of the batch's labelled
+    patches, so a few dent patches count as much as the many normal ones.
+    """
     if logits.shape[:-1] != labels.shape:
         raise ValueError(f"logits {tuple(logits.shape)} do not match labels {tuple(labels.shape)}")
     if not (labels != IGNORE_INDEX).any():
         # Nothing to learn from (all ignored): a zero that keeps the graph, not a NaN.
         return logits.float().sum() * 0.0
-    return F.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), labels.reshape(-1).long(),
-                           ignore_index=IGNORE_INDEX)
+    k = logits.shape[-1]
+    flat = labels.reshape(-1).long()
+    weight = None
+    if class_balanced:
+        counts = torch.bincount(flat[flat != IGNORE_INDEX], minlength=k).float()
+        weight = torch.where(counts > 0, counts.sum() / (k * counts.clamp(min=1)), torch.zeros_like(counts))
+        weight = weight.to(logits.device)
+    return F.cross_entropy(logits.float().reshape(-1, k), flat, weight=weight, ignore_index=IGNORE_INDEX)
 

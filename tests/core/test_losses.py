@@ -119,3 +119,21 @@ def test_patch_cross_entropy_hand_computation():
     assert patch_cross_entropy(logits, labels).item() == pytest.approx(expected)
     all_ignored = patch_cross_entropy(logits, torch.full((1, 3), -100))
     assert all_ignored.item() == 0.0
+
+
+def test_class_balanced_patch_cross_entropy_weighs_both_classes_equally():
+    import math
+
+    logits = torch.tensor([[[2.0, 0.0], [1.0, 0.5], [0.0, 0.0], [0.3, 1.2]]])
+    labels = torch.tensor([[0, 0, 0, 1]])   # one dent patch among four
+    ce = [-torch.log_softmax(logits[0, i], -1)[labels[0, i]].item() for i in range(4)]
+    # weights n / (k n_c): normal 4/6, dent 4/2; weighted mean = sum(w_i ce_i) / sum(w_i)
+    w = [4 / 6, 4 / 6, 4 / 6, 2.0]
+    expected = sum(a * b for a, b in zip(w, ce)) / sum(w)
+    got = patch_cross_entropy(logits, labels, class_balanced=True).item()
+    assert got == pytest.approx(expected, rel=1e-6)
+    assert got == pytest.approx(0.5 * (sum(ce[:3]) / 3) + 0.5 * ce[3], rel=1e-6)  # classes count equally
+    assert not math.isclose(got, patch_cross_entropy(logits, labels).item())
+    only_normal = patch_cross_entropy(logits, torch.zeros(1, 4, dtype=torch.long), class_balanced=True)
+    assert only_normal.item() == pytest.approx(
+        patch_cross_entropy(logits, torch.zeros(1, 4, dtype=torch.long)).item(), rel=1e-6)

@@ -123,6 +123,9 @@ def run_training(req: TrainRequest, buf: LiveBuffer, cancel: threading.Event) ->
     return out
 
 
+SCHEDULE_KEYS = frozenset({"hard_mining_p"})  # Dinomaly's hard-mining share, a schedule value
+
+
 @dataclass
 class Curves:
     """Per-name (iteration, value) series of the training shown now (GUI thread only)."""
@@ -140,6 +143,8 @@ class Curves:
         self.iterations.append(iteration)
         self.lr.append(lr)
         for k, v in losses.items():
+            if k in SCHEDULE_KEYS:  # logged next to the losses, but not a loss: no loss curve
+                continue
             series = self.values.setdefault(k, [math.nan] * n)
             series.append(float(v))
         for k, series in self.values.items():  # a loss absent this iteration (other phase)

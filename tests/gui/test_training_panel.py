@@ -228,3 +228,12 @@ def test_finished_run_joins_a_saved_project(trained_window, qtbot, tmp_path):
     runs = load_project(project_file).runs
     assert [(r.name, r.cls, r.path) for r in runs] == [
         ("in-project/LC", "LC", project_file.parent / "runs" / "in-project" / "LC")]
+
+
+def test_schedule_values_are_not_plotted_as_losses():
+    from bearing_gui.controllers.training import Curves
+
+    c = Curves()
+    c.add(1, {"cosine": 0.9, "hard_mining_p": 0.0}, 1e-3)
+    c.add(2, {"cosine": 0.5, "hard_mining_p": 0.1}, 2e-3)
+    assert set(c.values) == {"cosine"} and c.values["cosine"] == [0.9, 0.5]

@@ -40,7 +40,7 @@ from core.synth.clutter import ClutterParams, render_clutter
 from core.synth.dent import DentParams, dent_count, dent_diameter, stamp_dent
 from core.synth.levels import Exposure, expose
 from core.synth.sample import SynthSample
-from core.synth.texture import coverage, pixel_grid, smooth_noise, soft_layer
+from core.synth.texture import camera_optics, coverage, pixel_grid, smooth_noise, soft_layer
 
 _PROFILE_STEP = 0.25      # px; radial profiles are tabulated at quarter-pixel resolution
 
@@ -182,10 +182,7 @@ def render_end_face(rng: np.random.Generator, size: tuple[int, int] = (1024, 102
     region *= 1.0 - alpha
     region += alpha * ring * light_field
 
-    img = cv2.GaussianBlur(img, (0, 0), 0.6)                                      # camera PSF
-    vx = (xs - (w - 1) / 2.0) / (0.5 * math.hypot(w, h))
-    vy = (ys - (h - 1) / 2.0) / (0.5 * math.hypot(w, h))
-    img *= 1.0 - 0.2 * (vx * vx + vy * vy)                                        # lens vignetting
+    img = camera_optics(img, xs, ys)
 
     mask = np.zeros((h, w), bool)
     clean = img.copy() if defective else img

@@ -29,7 +29,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 
-import cv2
 import numpy as np
 
 from core.config import param
@@ -37,7 +36,7 @@ from core.synth.clutter import ClutterParams, paint_circle, render_clutter
 from core.synth.dent import DentParams, dent_count, dent_diameter, stamp_dent
 from core.synth.levels import Exposure, expose
 from core.synth.sample import SynthSample
-from core.synth.texture import coverage, pixel_grid, smooth_noise, streaks
+from core.synth.texture import camera_optics, coverage, pixel_grid, smooth_noise, streaks
 
 
 def _default_levels() -> tuple[Exposure, Exposure, Exposure]:
@@ -163,10 +162,7 @@ def render_side(rng: np.random.Generator, size: tuple[int, int] = (1024, 1024),
         bw = int(round(rng.uniform(*p.bar_width) * w))
         _fixture_bar(img, rng, 0 if left else w - bw, bw if left else w, p.bars * rng.uniform(0.9, 1.05))
 
-    img = cv2.GaussianBlur(img, (0, 0), 0.6)                                      # camera PSF
-    vx = (xs - (w - 1) / 2.0) / (0.5 * math.hypot(w, h))
-    vy = (ys - (h - 1) / 2.0) / (0.5 * math.hypot(w, h))
-    img *= 1.0 - 0.2 * (vx * vx + vy * vy)                                        # lens vignetting
+    img = camera_optics(img, xs, ys)
 
     mask = np.zeros((h, w), bool)
     clean = img.copy() if defective else img

@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 import shutil
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
 
@@ -28,9 +28,10 @@ import numpy as np
 
 from core.errors import InputError
 from core.io.atomic import atomic_write_bytes, atomic_write_json
+from core.synth.dent import DentParams
 from core.synth.ring import end_face_params, render_end_face
 from core.synth.sample import CLASSES, GROUPS, SPLITS, SynthSample, sample_rng
-from core.synth.side import render_side
+from core.synth.side import SideParams, render_side
 
 # The paper's Table 1: samples (each three images) per (split, class): (normal, abnormal).
 PAPER_COUNTS: dict[tuple[str, str], tuple[int, int]] = {
@@ -81,14 +82,18 @@ def check_size(size: tuple[int, int]) -> None:
 
 
 def render_sample(cls: str, rng: np.random.Generator | int, size: tuple[int, int] = (1024, 1024),
-                  defective: bool = False) -> SynthSample:
-    """One sample of class ``cls`` ("LC", "SC", "OD") in memory: ``levels, mask, geometry``."""
+                  defective: bool = False, dents: DentParams | None = None) -> SynthSample:
+    """One sample of class ``cls`` ("LC", "SC", "OD") in memory: ``levels, mask, geometry``.
+
+    ``dents`` replaces the class preset's dent size/look (None: the preset's own).
+    """
     if not isinstance(rng, np.random.Generator):
         rng = np.random.default_rng(rng)
     if cls in ("LC", "SC"):
-        return render_end_face(rng, size, defective, end_face_params(cls))
+        params = end_face_params(cls)
+        return render_end_face(rng, size, defective, replace(params, dents=dents) if dents else params)
     if cls == "OD":
-        return render_side(rng, size, defective)
+        return render_side(rng, size, defective, SideParams(dents=dents) if dents else None)
     raise ValueError(f"class must be one of {', '.join(CLASSES)}, not {cls!r}")
 
 
@@ -130,11 +135,13 @@ def _prepare(out: Path, overwrite: bool) -> None:
 def render_demo(out: str | Path, seed: int = 0, size: tuple[int, int] = (1024, 1024),
                 counts: str | float | Counts = "default",
                 progress: Callable[[int, int], None] | None = None,
-                overwrite: bool = False) -> DemoSummary:
+                overwrite: bool = False, dents: DentParams | None = None) -> DemoSummary:
     """Render the demo data set into ``out`` and return a summary.
 
     ``size`` is (W, H); ``counts`` is "default", "paper", a fraction of Table 1, or an explicit
     ``{(class, split, group): n}``; ``progress(done, total)`` is called after every sample.
+    ``dents`` overrides every class's dent size and look (e.g. larger, clearer dents for a quick
+    check that a model learns at all); None keeps the presets.
     """
     t0 = time.perf_counter()
     out = Path(out)
@@ -157,7 +164,7 @@ def render_demo(out: str | Path, seed: int = 0, size: tuple[int, int] = (1024, 1
                 sample = f"{sample_no:0{digits}d}"
                 sample_no += 1
                 levels, mask, geo = render_sample(cls, sample_rng(seed, cls, split, group, i),
-                                                  (w, h), defective=(group != "good"))
+                                                  (w, h), defective=(group != "good"), dents=dents)
                 folder = out / cls / split / group
                 for level, img in enumerate(levels):
                     atomic_write_bytes(folder / f"{sample}_{level}.png", _png(img))

@@ -231,6 +231,23 @@ def test_dent_size_range():
     assert min(sizes) >= 0.004 * side and max(sizes) <= 0.03 * side + 2
 
 
+
+@pytest.mark.parametrize("cls", ["LC", "SC", "OD"])
+def test_dent_override_gives_larger_clearer_dents_in_the_same_scene(cls):
+    from core.synth.dent import DentParams
+
+    big = DentParams(size=(0.08, 0.1), contrast=(0.5, 0.6))
+    for seed in range(2):
+        preset = render_sample(cls, seed, (256, 256), defective=True)
+        clear = render_sample(cls, seed, (256, 256), defective=True, dents=big)
+        clean = render_sample(cls, seed, (256, 256), defective=False)
+        assert clear.geometry == preset.geometry
+        assert clear.mask.sum() > 2 * preset.mask.sum()
+        m = clear.mask
+        assert np.array_equal(clear.levels[0][~m], clean.levels[0][~m])     # only the dents differ
+        diff = np.abs(clear.levels[1].astype(int) - clean.levels[1].astype(int))[m]
+        assert np.median(diff) >= 10                                          # clearly visible
+
 def test_distractor_circles_respect_the_ring():
     side, r, cx, cy = 512, 170.0, 260.0, 250.0
     seen_big = False
@@ -275,7 +292,11 @@ def test_cli_writes_the_set_and_reports_problems(tmp_path, capsys):
     assert _read(out / "OD" / "test" / "dent" / f"{entries[-1]['sample']}_2.png").shape == (96, 128)
     assert main(["make-demo", str(out), "--quiet"]) == 1            # not empty: a message, no traceback
     assert "not empty" in capsys.readouterr().err
-    for bad in (["--size", "12x12"], ["--size", "big"], ["--size", "2000x1000"], ["--counts", "many"]):
+    assert main(["make-demo", str(tmp_path / "big"), "--counts", "0.02", "--size", "96x96", "--quiet",
+                 "--dent-size", "0.3,0.5"]) == 1                               # above the maximum 0.2
+    assert "--dent-size" in capsys.readouterr().err
+    for bad in (["--size", "12x12"], ["--size", "big"], ["--size", "2000x1000"], ["--counts", "many"],
+                ["--dent-size", "0.05"], ["--dent-contrast", "0.6,0.2"]):
         with pytest.raises(SystemExit) as exc:
             main(["make-demo", str(tmp_path / "x"), *bad])
         assert exc.value.code == 2

@@ -2,7 +2,9 @@
 
 Trains a tiny random-weight LC detector on a small rendered demo set, then inspects folders of
 N samples (hard links to the rendered test samples, 100 per sub-folder) in a fresh process each
-and reports that process's peak RSS (``wait4`` rusage) and its wall time per sample.
+and reports that process's peak RSS and its wall time per sample. The peak is the child's own
+``VmHWM`` (read from Linux's /proc in the child just before it exits): ``wait4``'s ``ru_maxrss`` of a
+forked-then-exec'd child also counts the parent's image at fork time, which overstated it.
 
     .venv/bin/python scripts/bench_inspect_memory.py                 # 200 and 2000 samples
     .venv/bin/python scripts/bench_inspect_memory.py --sizes 100,1000 --no-overlays
@@ -61,18 +63,30 @@ def make_folder(data: Path, dest: Path, n: int) -> None:
             os.link(src.with_name(src.name.replace("_0.", f"_{level}.")), sub / f"{k:05d}_{level}.png")
 
 
+# Runs the CLI, then writes this process's peak RSS (VmHWM, KiB) to the file named in argv[1].
+CHILD = """import sys
+from core.cli import main
+rc = main(sys.argv[2:])
+with open("/proc/self/status") as f:
+    hwm = next(line.split()[1] for line in f if line.startswith("VmHWM:"))
+with open(sys.argv[1], "w") as f:
+    f.write(hwm)
+sys.exit(rc)
+"""
+
+
 def measure(folder: Path, run: Path, out: Path, overlays: bool) -> tuple[float, float]:
     """(peak RSS in MiB, seconds) of one ``inspect`` process."""
-    cmd = [sys.executable, "-m", "core.cli", "inspect", str(folder), "--run", str(run), "--out", str(out),
-           "--class", "LC", "--device", "cpu", "--quiet"] + ([] if overlays else ["--no-overlays"])
+    hwm_file = out.with_suffix(".hwm")
+    cmd = [sys.executable, "-c", CHILD, str(hwm_file), "inspect", str(folder), "--run", str(run),
+           "--out", str(out), "--class", "LC", "--device", "cpu", "--quiet"] + ([] if overlays else ["--no-overlays"])
     env = dict(os.environ, HF_HUB_OFFLINE="1", PYTHONPATH=str(ROOT))
     t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.DEVNULL)
-    _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode != 0:
-        raise SystemExit(f"inspect failed with exit code {proc.returncode}")
-    return usage.ru_maxrss / 1024.0, time.perf_counter() - t0   # ru_maxrss is KiB on Linux
+    rc = subprocess.run(cmd, env=env, cwd=ROOT, stdout=subprocess.DEVNULL).returncode
+    secs = time.perf_counter() - t0
+    if rc != 0:
+        raise SystemExit(f"inspect failed with exit code {rc}")
+    return int(hwm_file.read_text()) / 1024.0, secs
 
 
 def main() -> None:

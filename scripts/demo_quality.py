@@ -50,7 +50,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--json", type=Path, help="write the tables and settings as JSON here "
                    "(default WORK/demo_quality.json)")
     p.add_argument("--reuse", action="store_true",
-                   help="reuse WORK/demo and WORK/cache_<size>.h5 when present (runs are always redone)")
+                   help="reuse WORK/demo and WORK/cache_<size>.h5 when present, whatever dents they were "
+                        "rendered with (runs are always redone)")
     p.add_argument("--classes", default=",".join(CLASSES), help="comma-separated classes (default all)")
     p.add_argument("--cache-size", type=int, default=336, help="side of the cached ROI inputs (px)")
     p.add_argument("--image-size", type=int, default=336, help="model input side (px, multiple of 14)")
@@ -90,11 +91,12 @@ def prepare_data(args: argparse.Namespace, log) -> Path:
     if not (args.reuse and (demo / "geometry.json").is_file()):
         from core.commands.make_demo import dent_params, parse_range
 
-        rng = lambda text: parse_range(text) if text else None  # noqa: E731
-        dents = dent_params(rng(args.dent_size), rng(args.dent_contrast))
+        as_range = lambda text: parse_range(text) if text else None  # noqa: E731
+        dents = dent_params(as_range(args.dent_size), as_range(args.dent_contrast))
         t = time.perf_counter()
         render_demo(demo, seed=0, size=(1024, 1024), counts="default", overwrite=True, dents=dents)
-        log(f"rendered the default demo set in {time.perf_counter() - t:.0f} s -> {demo}")
+        log(f"rendered the demo set ({'preset' if dents is None else 'overridden'} dents) in "
+            f"{time.perf_counter() - t:.0f} s -> {demo}")
     if not (args.reuse and cache.is_file()):
         t = time.perf_counter()
         rc = cli_main(["preprocess", str(demo), "--out", str(cache), "--size", str(args.cache_size), "--quiet"])

@@ -14,7 +14,9 @@ coordinates stay aligned with the image.
 
 Files are read with ``cv2.imdecode(np.fromfile(path))`` so that non-ASCII paths work on every OS.
 Before decoding, the header is parsed here (PNG, BMP, JPEG, TIFF/BigTIFF) to refuse images above
-:data:`MAX_PIXELS` (a decompression-bomb guard) and to give :func:`image_size` without decoding.
+:data:`MAX_PIXELS` (a decompression-bomb guard) and to give :func:`image_size` without decoding;
+a PNG's chunk checksums and a JPEG's end marker are checked too, so a damaged file gets our message
+naming it rather than the decoder's own line on stderr.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import contextlib
 import io
 import os
 import struct
+import zlib
 from pathlib import Path
 from typing import BinaryIO
 
@@ -207,6 +210,30 @@ def _jpeg_is_complete(data: bytes) -> bool:
     return data.rfind(b"\xff\xd9") > data.rfind(b"\xff\xda") >= 0
 
 
+def _png_problem(data: np.ndarray) -> str | None:
+    """What is wrong with a PNG's chunk structure, or None.
+
+    Checked here, before libpng sees the bytes, because libpng prints its own complaint to the
+    process's stderr (``libpng error: IDAT: incorrect data check``) on top of our message. Critical
+    chunks (upper-case first letter) must pass their CRC; ancillary ones may fail it, as libpng
+    only warns about those.
+    """
+    buf = memoryview(data)
+    pos, n = 8, len(buf)
+    while pos + 8 <= n:
+        length, kind = struct.unpack_from(">I4s", buf, pos)
+        end = pos + 8 + length + 4
+        if end > n:
+            return f"it ends inside its {kind.decode('latin-1')} chunk at byte {pos}"
+        (crc,) = struct.unpack_from(">I", buf, end - 4)
+        if kind[:1].isupper() and zlib.crc32(buf[pos + 4:end - 4]) != crc:
+            return f"its {kind.decode('latin-1')} chunk at byte {pos} fails its checksum"
+        if kind == b"IEND":
+            return None
+        pos = end
+    return "it ends before its IEND chunk"
+
+
 def _to_grey8(img: np.ndarray, path: Path) -> np.ndarray:
     if img.dtype not in (np.uint8, np.uint16):
         bits = img.dtype.itemsize * 8
@@ -250,6 +277,9 @@ def read_grey(path: str | Path) -> np.ndarray:
     if fmt == "JPEG" and not _jpeg_is_complete(data.tobytes()):
         raise InputError(path, "JPEG file is truncated (no end-of-image marker after the data)",
                          "Copy the file again from its source")
+    if fmt == "PNG" and (problem := _png_problem(data)):
+        raise InputError(path, f"cannot decode the PNG image: the file is truncated or corrupt ({problem})",
+                         "Copy the file again from its source, or re-export it")
     img = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
     if img is None:
         raise InputError(path, f"cannot decode the {fmt} image: the file is truncated or corrupt",

@@ -251,3 +251,25 @@ def test_corrupt_png_data(tmp_path):
     p = tmp_path / "bad.png"
     p.write_bytes(bytes(data))
     _assert_input_error(p, "corrupt")
+
+
+def test_corrupt_png_is_caught_before_libpng_prints_to_stderr(tmp_path, capfd):
+    good = _save(tmp_path / "g.png", np.random.default_rng(3).integers(0, 256, (H, W), np.uint8))
+    data = bytearray(good.read_bytes())
+    data[60] ^= 0xFF                                  # one flipped bit pattern inside IDAT
+    p = tmp_path / "flipped.png"
+    p.write_bytes(bytes(data))
+    capfd.readouterr()
+    _assert_input_error(p, "idat", "checksum", "corrupt")
+    assert "libpng" not in capfd.readouterr().err     # our message only, no C library chatter
+
+
+def test_png_with_a_bad_ancillary_crc_still_reads(tmp_path):
+    img = np.random.default_rng(4).integers(0, 256, (H, W), np.uint8)
+    data = _save(tmp_path / "g.png", img).read_bytes()
+    text = _png_chunk(b"tEXt", b"Comment\x00hello")
+    text = text[:-4] + bytes(4)                       # wrong CRC on an ancillary chunk: libpng warns only
+    ihdr_end = 8 + 8 + 13 + 4
+    p = tmp_path / "text.png"
+    p.write_bytes(data[:ihdr_end] + text + data[ihdr_end:])
+    assert np.array_equal(read_grey(p), img)

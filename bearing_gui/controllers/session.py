@@ -233,6 +233,11 @@ class SessionController(QtCore.QObject):
         self.loaded = loaded
         self.result = None
         self.result_error = ""
+        ambiguous = self._ambiguous_mask(key)
+        if ambiguous:
+            # One mask file named for two samples (train and test): showing it would claim it
+            # belongs to this one, and drawing would change the other sample's mask too.
+            loaded.mask, loaded.mask_error = None, ambiguous
         shape = loaded.shape
         if shape is not None:
             from core.io.masks import mask_path_for
@@ -245,11 +250,18 @@ class SessionController(QtCore.QObject):
         if loaded.errors:
             self.roi_status[key] = "unreadable"
             self.status_changed.emit(key)
-        if loaded.mask_error:
+        if ambiguous:
+            self.error.emit("Mask not loaded", ambiguous + ". The mask is shown empty until then.")
+        elif loaded.mask_error:
             self.error.emit("Mask not loaded", loaded.mask_error + " The mask is shown empty; "
                             "drawing on this sample replaces the file.")
         self.sample_loaded.emit(loaded)
         self.request_preprocess()
+
+    def _ambiguous_mask(self, key: str) -> str:
+        """The scan's problem text when ``key``'s mask file is shared with a same-named sample, else ''."""
+        problems = self.dataset.problems if self.dataset is not None else []
+        return next((str(p) for p in problems if p.sample_key == key and p.code == "ambiguous_mask"), "")
 
     def _on_load_failed(self, key, message: str) -> None:
         self.error.emit("Cannot read sample", message)

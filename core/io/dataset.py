@@ -77,6 +77,7 @@ class Problem:
     path: Path
     problem: str
     sample_key: str | None = None
+    code: str = ""      # machine-readable kind where a caller acts on it: "ambiguous_mask"
 
     def __str__(self) -> str:
         return f"{self.path}: {self.problem}"
@@ -308,7 +309,8 @@ def _scan_class(root: Path, cls: str, layout: LayoutParams, problems: list[Probl
             where = " and ".join(x.split for x in by_group_id[k])
             problems.append(Problem(s.first_path, f"sample id {s.sample_id!r} of group {s.group!r} is "
                                                   f"in both {where}, so its mask is ambiguous; "
-                                                  "mask not used, rename one of them", s.key))
+                                                  "mask not used, rename one of them", s.key,
+                                    code="ambiguous_mask"))
             mask = None
         elif mask is None:
             expected = root / cls / GROUND_TRUTH / s.group / f"{s.sample_id}{MASK_SUFFIX}.png"

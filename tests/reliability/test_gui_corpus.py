@@ -169,6 +169,19 @@ def test_bad_masks_are_reported_naming_the_mask_file(corpus_window, qtbot):
     assert_no_traceback()
 
 
+def test_a_mask_shared_by_a_train_and_a_test_sample_is_not_shown_as_either(corpus_window, qtbot):
+    corpus, w = corpus_window
+    twins = [c for c in corpus.bad if c.problem == "mask is ambiguous"]
+    assert len(twins) == 2 and all(c.path.exists() for c in twins)     # one file, both samples
+    for case in twins:
+        w.last_error = ""
+        _open(qtbot, w, case.key)
+        assert "ambiguous" in w.last_error and "rename" in w.last_error, w.last_error
+        assert case.key.split("/")[1] in w.last_error        # says which split's sample it is
+        assert not w.session.labels.mask.any()               # not claimed by this sample
+    assert_no_traceback()
+
+
 def test_painting_on_a_bad_sample_is_harmless(corpus_window, qtbot):
     corpus, w = corpus_window
     labels = w.session.labels
